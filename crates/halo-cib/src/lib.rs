@@ -1,0 +1,1 @@
+//! Cluster information base: typed model of Pacemaker's CIB schema, XML read/write, versions and diffs. Pure.

@@ -1,0 +1,1 @@
+//! Failure detector: per peer and per link alive/late/dead from heartbeat arrival times. Pure; time is an argument.

@@ -1,0 +1,1 @@
+//! Policy engine: (CIB, now) -> transition graph of actions and orderings, conformant to Pacemaker's scheduler. Pure.

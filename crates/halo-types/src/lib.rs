@@ -1,0 +1,223 @@
+//! Identifiers shared by every halo crate. No I/O, no clocks.
+//!
+//! These types are deliberately small: a name, a number, a state. Anything with
+//! behaviour lives in the crate that owns the behaviour.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest node or cluster name we accept. Names travel in every packet header,
+/// so they are bounded; 64 is the host-name limit of Linux (`HOST_NAME_MAX`).
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Why a string is not a valid node or cluster name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The name is empty.
+    #[error("name is empty")]
+    Empty,
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
+    #[error("name is {0} bytes long, at most {MAX_NAME_LEN} are allowed")]
+    TooLong(usize),
+    /// The name holds a character outside `[A-Za-z0-9._-]`.
+    #[error("name contains {0:?}; only letters, digits, '.', '_' and '-' are allowed")]
+    BadChar(char),
+}
+
+fn check_name(s: &str) -> Result<String, NameError> {
+    if s.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if s.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong(s.len()));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(NameError::BadChar(c));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and lower-cases `s`.
+            pub fn new(s: &str) -> Result<Self, NameError> {
+                check_name(s).map(Self)
+            }
+
+            /// The name as a string slice (always lower case).
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(s: String) -> Result<Self, NameError> {
+                Self::new(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(n: $name) -> String {
+                n.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A node's name: lower-cased, like heartbeat does, so `Node1` and `node1` are one node.
+    NodeName
+);
+name_type!(
+    /// A cluster's name. Packets of another cluster are dropped and counted.
+    ClusterName
+);
+
+impl Default for ClusterName {
+    fn default() -> Self {
+        ClusterName("default".to_string())
+    }
+}
+
+/// A node's generation: incremented and persisted on every start of `halod`, so that
+/// peers can tell a restart from a replay and reset what they knew about the node.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Generation(pub u64);
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A node's state as the administrator sees it (`halo status`), named as in heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    /// Never heard since we started.
+    Init,
+    /// Heard, but the node has not finished starting up.
+    Up,
+    /// Heard and fully started.
+    Active,
+    /// Silent for longer than its deadtime, or it left the cluster.
+    Dead,
+    /// A ping node (ICMP pseudo-member) that answers.
+    Ping,
+}
+
+impl NodeState {
+    /// The lower-case name used in status output and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Init => "init",
+            NodeState::Up => "up",
+            NodeState::Active => "active",
+            NodeState::Dead => "dead",
+            NodeState::Ping => "ping",
+        }
+    }
+
+    /// Whether the node counts as alive (heard within its deadtime).
+    pub fn is_alive(self) -> bool {
+        matches!(self, NodeState::Up | NodeState::Active | NodeState::Ping)
+    }
+}
+
+impl fmt::Display for NodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state of one link (medium) to one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    /// Heard on this link within the peer's deadtime.
+    Up,
+    /// Silent on this link for longer than the deadtime (or never heard).
+    Dead,
+}
+
+impl LinkState {
+    /// The lower-case name used in status output and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Up => "up",
+            LinkState::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for LinkState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lowercased_and_validated() {
+        assert_eq!(NodeName::new("Node1").unwrap().as_str(), "node1");
+        assert_eq!(NodeName::new(""), Err(NameError::Empty));
+        assert_eq!(NodeName::new("a b"), Err(NameError::BadChar(' ')));
+        assert_eq!(NodeName::new(&"x".repeat(65)), Err(NameError::TooLong(65)));
+        assert!(NodeName::new(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn names_round_trip_through_json_and_reject_bad_input() {
+        let n: NodeName = serde_json::from_str("\"Alpha\"").unwrap();
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"alpha\"");
+        assert!(serde_json::from_str::<NodeName>("\"a/b\"").is_err());
+    }
+
+    #[test]
+    fn states_serialise_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&NodeState::Active).unwrap(),
+            "\"active\""
+        );
+        assert_eq!(serde_json::to_string(&LinkState::Dead).unwrap(), "\"dead\"");
+        assert!(NodeState::Ping.is_alive());
+        assert!(!NodeState::Init.is_alive());
+    }
+}

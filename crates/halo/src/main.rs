@@ -1,0 +1,3 @@
+//! halo, the administrator's command.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Project automation: `cargo xtask verify | conformance | fuzz | bench | lab`.
+
+fn main() {}
