@@ -190,6 +190,64 @@ impl fmt::Display for LinkState {
     }
 }
 
+/// How packets are authenticated (`authkeys` methods).
+///
+/// `Crc` is accepted for compatibility with heartbeat's files but authenticates nothing:
+/// anyone who can send a packet can forge one. Everything that reads it must warn loudly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// HMAC-SHA256; halo's default.
+    Sha256,
+    /// HMAC-SHA1, as heartbeat.
+    Sha1,
+    /// HMAC-MD5, as heartbeat.
+    Md5,
+    /// CRC-32: detects corruption, authenticates nothing.
+    Crc,
+}
+
+impl AuthMethod {
+    /// The name used in `authkeys`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Sha256 => "sha256",
+            AuthMethod::Sha1 => "sha1",
+            AuthMethod::Md5 => "md5",
+            AuthMethod::Crc => "crc",
+        }
+    }
+
+    /// Whether the method needs a secret key (all but `crc`).
+    pub fn needs_key(self) -> bool {
+        !matches!(self, AuthMethod::Crc)
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An `authkeys` method name we do not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown authentication method {0:?}; expected sha256, sha1, md5 or crc")]
+pub struct UnknownAuthMethod(pub String);
+
+impl FromStr for AuthMethod {
+    type Err = UnknownAuthMethod;
+    fn from_str(s: &str) -> Result<Self, UnknownAuthMethod> {
+        match s.to_ascii_lowercase().as_str() {
+            "sha256" => Ok(AuthMethod::Sha256),
+            "sha1" => Ok(AuthMethod::Sha1),
+            "md5" => Ok(AuthMethod::Md5),
+            "crc" => Ok(AuthMethod::Crc),
+            _ => Err(UnknownAuthMethod(s.to_string())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
