@@ -4,7 +4,9 @@
 //! behaviour lives in the crate that owns the behaviour.
 
 use std::fmt;
+use std::ops::{Add, Sub};
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +109,63 @@ name_type!(
 impl Default for ClusterName {
     fn default() -> Self {
         ClusterName("default".to_string())
+    }
+}
+
+/// A point on a monotonic clock, as the time since an arbitrary origin (in `halod`, its
+/// start). Pure engines never read a clock: the caller passes `now` as a `Timestamp`, so
+/// tests and the simulator drive time to the microsecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(Duration);
+
+impl Timestamp {
+    /// The origin.
+    pub const ZERO: Timestamp = Timestamp(Duration::ZERO);
+
+    /// The time `d` after the origin.
+    pub const fn from_duration(d: Duration) -> Self {
+        Timestamp(d)
+    }
+
+    /// The time `ms` milliseconds after the origin.
+    pub const fn from_millis(ms: u64) -> Self {
+        Timestamp(Duration::from_millis(ms))
+    }
+
+    /// Time since the origin.
+    pub const fn as_duration(self) -> Duration {
+        self.0
+    }
+
+    /// Whole milliseconds since the origin.
+    pub fn as_millis(self) -> u64 {
+        u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// `self - earlier`, or zero if `earlier` is later.
+    pub fn saturating_since(self, earlier: Timestamp) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl Add<Duration> for Timestamp {
+    type Output = Timestamp;
+    fn add(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(d))
+    }
+}
+
+impl Sub<Timestamp> for Timestamp {
+    type Output = Duration;
+    /// Saturating: a later `rhs` gives zero rather than a panic.
+    fn sub(self, rhs: Timestamp) -> Duration {
+        self.saturating_since(rhs)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:06}s", self.0.as_secs(), self.0.subsec_micros())
     }
 }
 
@@ -266,6 +325,15 @@ mod tests {
         let n: NodeName = serde_json::from_str("\"Alpha\"").unwrap();
         assert_eq!(serde_json::to_string(&n).unwrap(), "\"alpha\"");
         assert!(serde_json::from_str::<NodeName>("\"a/b\"").is_err());
+    }
+
+    #[test]
+    fn timestamps_add_and_subtract_saturating() {
+        let t = Timestamp::from_millis(1500);
+        assert_eq!(t + Duration::from_millis(500), Timestamp::from_millis(2000));
+        assert_eq!(t - Timestamp::from_millis(500), Duration::from_millis(1000));
+        assert_eq!(Timestamp::from_millis(500) - t, Duration::ZERO);
+        assert_eq!(t.to_string(), "1.500000s");
     }
 
     #[test]

@@ -1,3 +1,72 @@
-//! halo, the administrator's command.
+//! `halo`, the administrator's command.
+//!
+//! Parse first, decide second: `clap` turns the command line into [`Cli`], each
+//! subcommand lives in its own module under `cmd/`, and exit codes are decided here in
+//! one place: 0 success, 1 failure (message on stderr), 2 usage (clap's own).
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// halo — high-availability cluster manager.
+///
+/// `halo` talks to the local `halod` over a UNIX socket (`$HALO_SOCKET`, default
+/// /run/halo/halod.sock). Commands that show state accept `--json` for scripts.
+#[derive(Debug, Parser)]
+#[command(name = "halo", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// The local halod's control socket.
+    #[arg(
+        long,
+        global = true,
+        env = "HALO_SOCKET",
+        default_value = "/run/halo/halod.sock"
+    )]
+    socket: PathBuf,
+}
+
+/// What every subcommand may need from the global options.
+#[derive(Debug)]
+pub struct Global {
+    /// The local halod's control socket.
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a working configuration directory (ha.cf, authkeys) with a fresh key.
+    Init(cmd::init::Args),
+    /// Show this node, its peers and their links, membership and resources.
+    Status(cmd::status::Args),
+    /// Simulate the policy engine on a CIB file (like crm_simulate).
+    Sim(cmd::sim::Args),
+    /// List, describe and run resource agents on this machine.
+    Agent(cmd::agent::Args),
+    /// Show the local resource manager's operation history.
+    Lrm(cmd::lrm::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = Global { socket: cli.socket };
+    let result = match cli.command {
+        Command::Init(a) => cmd::init::run(&global, a),
+        Command::Status(a) => cmd::status::run(&global, a),
+        Command::Sim(a) => cmd::sim::run(&global, a),
+        Command::Agent(a) => cmd::agent::run(&global, a),
+        Command::Lrm(a) => cmd::lrm::run(&global, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("halo: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

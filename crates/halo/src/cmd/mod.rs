@@ -1,0 +1,8 @@
+//! One module per subcommand. Each exposes `Args` (clap) and
+//! `run(&Global, Args) -> anyhow::Result<ExitCode>`.
+
+pub mod agent;
+pub mod init;
+pub mod lrm;
+pub mod sim;
+pub mod status;
