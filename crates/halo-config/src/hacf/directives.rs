@@ -684,6 +684,9 @@ fn suggestion(name: &str) -> Option<String> {
     let lower = name.to_ascii_lowercase();
     DIRECTIVES
         .iter()
+        // An edit distance of at most 2 needs lengths within 2: skip the rest cheaply
+        // (a long garbage word is not compared with every directive).
+        .filter(|s| s.name.len().abs_diff(lower.len()) <= 2)
         .map(|s| (strsim::levenshtein(&lower, s.name), s.name))
         .filter(|&(dist, _)| dist <= 2 && dist < lower.len())
         .min()
