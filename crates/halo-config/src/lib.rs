@@ -13,6 +13,29 @@
 //!
 //! [`load_dir`] does all three for `halod`, resolving this node's name against ha.cf.
 //!
+//! ```
+//! use std::path::Path;
+//! use std::time::Duration;
+//! use halo_config::HaCf;
+//!
+//! let text = b"keepalive 100ms\ndeadtime 1\nucast eth0 10.0.0.2\nnode a b\nauto_failback on\n";
+//! let parsed = HaCf::parse(Path::new("/etc/ha.d/ha.cf"), text).unwrap();
+//! assert_eq!(parsed.value.timing.deadtime, Duration::from_secs(1));
+//! assert_eq!(parsed.value.local_node("A").unwrap().as_str(), "a");
+//! // auto_failback is kept for later, and says so:
+//! assert_eq!(
+//!     parsed.notices[0].to_string(),
+//!     "/etc/ha.d/ha.cf:5: auto_failback: kept for later: halo does not act on it yet \
+//!      (comes with the cluster resource manager)"
+//! );
+//!
+//! let bad = HaCf::parse(Path::new("/etc/ha.d/ha.cf"), b"node a\nbcast eth0\nkeepalive 1\ndeadtime 1500ms\n");
+//! assert_eq!(
+//!     bad.unwrap_err().to_string(),
+//!     "/etc/ha.d/ha.cf:4: deadtime: 1500ms must be more than twice keepalive (1s)"
+//! );
+//! ```
+//!
 //! **Errors** ([`ConfigError`]) name file, line and directive:
 //! `/etc/ha.d/ha.cf:12: deadtime: 1500ms must be more than twice keepalive (1s)`.
 //! A parser reports every line error it finds, not just the first ([`ConfigErrors`]).

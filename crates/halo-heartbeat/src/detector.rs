@@ -588,7 +588,7 @@ impl Detector {
         if from != to {
             let why = match from {
                 _ if restarted => Why::Restarted,
-                NodeState::Init => Why::FirstHeard,
+                _ if !peer.ever_heard => Why::FirstHeard,
                 NodeState::Dead => Why::Returned,
                 _ => Why::Status,
             };

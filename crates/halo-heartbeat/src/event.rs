@@ -69,7 +69,8 @@ impl fmt::Display for PeerId {
 /// Why a state changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
-    /// Heard for the first time since we started.
+    /// Heard for the first time since we started (also when initdead had already
+    /// declared it dead: it was late, not back).
     FirstHeard,
     /// A dead link carries heartbeats again.
     Heard,

@@ -15,6 +15,40 @@
 //! happened (`at`: a deadline, not the moment the timer was served), so tests assert
 //! transition times to the millisecond whatever the tick granularity.
 //!
+//! ```
+//! use std::time::Duration;
+//! use halo_heartbeat::*;
+//! use halo_types::{Generation, NodeName};
+//!
+//! let ms = Duration::from_millis;
+//! let node = |s| NodeName::new(s).unwrap();
+//! let config = DetectorConfig {
+//!     local: node("a"),
+//!     nodes: vec![node("a"), node("b")],
+//!     links: vec![LinkName::new("eth0")],
+//!     ping_nodes: vec![],
+//!     ping_groups: vec![],
+//!     timing: Timing { warntime: ms(1000), deadtime: ms(2000), initdead: ms(12_000), deadping: ms(2000) },
+//! };
+//! let mut d = Detector::new(config, Timestamp::ZERO);
+//! let beat = Heartbeat {
+//!     from: node("b"),
+//!     link: LinkName::new("eth0"),
+//!     generation: Generation(1),
+//!     status: PeerStatus::Active,
+//!     deadtime: None,
+//! };
+//! let events = d.heartbeat(Timestamp::from_millis(100), &beat);
+//! assert!(events.contains(&Event::CommUp { at: Timestamp::from_millis(100) }));
+//!
+//! // The daemon sleeps until the next deadline, then ticks.
+//! assert_eq!(d.next_deadline(), Some(Timestamp::from_millis(1100)));
+//! let late = d.tick(Timestamp::from_millis(1100));
+//! assert_eq!(late[0].to_string(), "node b: no heartbeat for 1000 ms");
+//! let dead = d.tick(d.next_deadline().unwrap());
+//! assert_eq!(dead.last().unwrap().to_string(), "node b: is dead (silent for 2000 ms)");
+//! ```
+//!
 //! # Semantics (heartbeat 1.x, where not stated otherwise)
 //!
 //! * **Peers** are the other cluster nodes, ping nodes and ping groups ([`PeerId`]).

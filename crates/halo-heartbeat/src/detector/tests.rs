@@ -174,6 +174,11 @@ fn initdead_until_first_heard_then_comm_up() {
         ]
     );
     assert_eq!(d.state(&node("me")), Some(Active));
+    // c shows up late: first heard, not "returned".
+    assert_eq!(
+        d.heartbeat(t(20_000), &up("c", "eth0"))[0],
+        changed("c", Dead, Up, Why::FirstHeard, 20_000)
+    );
 }
 
 #[test]
