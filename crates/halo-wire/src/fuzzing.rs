@@ -3,14 +3,17 @@
 //!
 //! Each takes arbitrary bytes, must never panic, and checks an invariant on success.
 
-use halo_types::{AuthMethod, ClusterName};
+use halo_types::{AuthMethod, ClusterName, Generation, NodeName};
 
 use crate::auth::Keyring;
-use crate::packet::{Verified, decode, encode};
+use crate::body::{
+    Ack, Body, Channel, DataFragment, Heartbeat, Nak, RetransmitRequest, SenderStatus, SeqRange,
+};
+use crate::packet::{Packet, Verified, decode, encode};
 
 /// The cluster name the fuzz keyrings expect.
 pub fn fuzz_cluster() -> ClusterName {
-    ClusterName::new("fuzz").unwrap_or_default()
+    ClusterName::new("fuzz").expect("a valid literal cluster name")
 }
 
 /// The keys of the fuzz keyring: every method, so every digest length is exercised.
@@ -71,5 +74,71 @@ pub fn decode_sealed(data: &[u8]) {
     packet.extend_from_slice(ring.signing_key().digest(data).as_bytes());
     if let Ok(v) = decode(&packet, &ring, &fuzz_cluster()) {
         check_round_trip(&v);
+    }
+}
+
+fn node_name(s: &str) -> NodeName {
+    // Only called with the literal names below.
+    NodeName::new(s).expect("a valid literal node name")
+}
+
+/// One body of every type, with non-trivial field values.
+pub fn sample_bodies() -> Vec<Body> {
+    vec![
+        Body::Heartbeat(Heartbeat {
+            status: SenderStatus::Active,
+            keepalive_ms: 100,
+            deadtime_ms: 500,
+            highest_sent: 12,
+            oldest_retained: 9,
+        }),
+        Body::Leave,
+        Body::Data(DataFragment {
+            seq: 10,
+            oldest_retained: 3,
+            dest: Some(node_name("beta")),
+            channel: Channel::CIB,
+            index: 1,
+            count: 3,
+            payload: b"hello world".to_vec(),
+        }),
+        Body::Data(DataFragment {
+            seq: 11,
+            oldest_retained: 3,
+            dest: None,
+            channel: Channel::USER,
+            index: 0,
+            count: 1,
+            payload: vec![],
+        }),
+        Body::Ack(Ack {
+            to: node_name("beta"),
+            generation: Generation(3),
+            cumulative: 99,
+        }),
+        Body::RetransmitRequest(RetransmitRequest {
+            to: node_name("gamma"),
+            generation: Generation(4),
+            ranges: vec![
+                SeqRange { first: 1, last: 1 },
+                SeqRange { first: 5, last: 9 },
+            ],
+        }),
+        Body::Nak(Nak {
+            to: node_name("delta"),
+            first: 2,
+            last: 8,
+        }),
+    ]
+}
+
+/// A packet of the fuzz cluster carrying `body`.
+pub fn sample_packet(body: Body) -> Packet {
+    Packet {
+        cluster: fuzz_cluster(),
+        sender: node_name("alpha"),
+        generation: Generation(7),
+        seq: 42,
+        body,
     }
 }

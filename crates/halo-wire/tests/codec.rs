@@ -34,54 +34,8 @@ fn packet(body: Body) -> Packet {
     }
 }
 
-/// One body of every type, with non-trivial field values.
 fn sample_bodies() -> Vec<Body> {
-    vec![
-        Body::Heartbeat(Heartbeat {
-            status: SenderStatus::Active,
-            keepalive_ms: 100,
-            deadtime_ms: 500,
-            highest_sent: 12,
-            oldest_retained: 9,
-        }),
-        Body::Leave,
-        Body::Data(DataFragment {
-            seq: 10,
-            oldest_retained: 3,
-            dest: Some(node("beta")),
-            channel: Channel::CIB,
-            index: 1,
-            count: 3,
-            payload: b"hello world".to_vec(),
-        }),
-        Body::Data(DataFragment {
-            seq: 11,
-            oldest_retained: 3,
-            dest: None,
-            channel: Channel::USER,
-            index: 0,
-            count: 1,
-            payload: vec![],
-        }),
-        Body::Ack(Ack {
-            to: node("beta"),
-            generation: Generation(3),
-            cumulative: 99,
-        }),
-        Body::RetransmitRequest(RetransmitRequest {
-            to: node("gamma"),
-            generation: Generation(4),
-            ranges: vec![
-                SeqRange { first: 1, last: 1 },
-                SeqRange { first: 5, last: 9 },
-            ],
-        }),
-        Body::Nak(Nak {
-            to: node("delta"),
-            first: 2,
-            last: 8,
-        }),
-    ]
+    fuzzing::sample_bodies()
 }
 
 #[test]
