@@ -123,6 +123,8 @@ impl RecvStream {
         self.next = self.next.max(oldest).max(1);
         self.sync_high = high;
         self.highest_known = self.highest_known.max(self.next - 1);
+        // The sender holds nothing below `oldest`: nothing there to acknowledge.
+        self.ack_sent = self.ack_sent.max(self.next - 1);
         // We may be joining in the middle of a message.
         self.partial = Partial::Discarding;
     }
@@ -327,6 +329,8 @@ impl RecvStream {
             self.next = upto;
         }
         self.highest_known = self.highest_known.max(self.next - 1);
+        // The sender freed everything below `target`: no acknowledgement needed there.
+        self.ack_sent = self.ack_sent.max(self.next - 1);
         bump!(ctx.counters, history_skipped, silent);
         self.report(ctx, reason, lost);
     }
