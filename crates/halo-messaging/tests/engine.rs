@@ -94,6 +94,15 @@ fn heartbeat(highest_sent: u64, oldest_retained: u64) -> Body {
     })
 }
 
+/// An acknowledgement of `a`'s stream (generation 1) up to `cumulative`.
+fn ack_to_a(cumulative: u64) -> Body {
+    Body::Ack(halo_wire::Ack {
+        to: node("a"),
+        generation: G1,
+        cumulative,
+    })
+}
+
 /// `a` and `b` alive to each other.
 fn pair() -> (Engine, Engine) {
     let (mut a, mut b) = (engine("a"), engine("b"));
@@ -446,11 +455,7 @@ fn backpressure_refuses_rather_than_drops() {
         Err(SendError::Backpressure { needed: 1, free: 0 })
     );
     assert_eq!(a.counters().backpressure_rejections, 1);
-    let ack = Body::Ack(halo_wire::Ack {
-        to: node("a"),
-        generation: G1,
-        cumulative: 2,
-    });
+    let ack = ack_to_a(2);
     feed(&mut a, ms(1), "b", &[ack]);
     assert_eq!(a.unacked(), 2);
     assert_eq!(
@@ -474,11 +479,7 @@ fn a_dead_peer_no_longer_holds_the_buffer() {
     alive(&mut a, "b");
     alive(&mut a, "c");
     send_all(&mut a, ms(0), b"x");
-    let ack = Body::Ack(halo_wire::Ack {
-        to: node("a"),
-        generation: G1,
-        cumulative: 1,
-    });
+    let ack = ack_to_a(1);
     feed(&mut a, ms(1), "b", &[ack]);
     assert_eq!(a.unacked(), 1, "c has not acknowledged");
     a.handle_peer(ms(2), PeerEvent::Dead { node: node("c") });
@@ -559,11 +560,7 @@ fn a_restart_resets_the_stream_and_reports_the_unfinished_one() {
 fn an_ack_from_another_life_of_the_peer_is_ignored() {
     let (mut a, _) = pair();
     send_all(&mut a, ms(0), b"x");
-    let ack = Body::Ack(halo_wire::Ack {
-        to: node("a"),
-        generation: G1,
-        cumulative: 1,
-    });
+    let ack = ack_to_a(1);
     // Acknowledging a's generation 1, but sent by b's generation 0 (an older life).
     a.handle_packet(ms(1), &node("b"), Generation(0), &ack);
     assert_eq!(a.unacked(), 1);
@@ -613,11 +610,7 @@ fn requests_for_freed_fragments_get_a_nak() {
     let (mut a, _) = pair();
     send_all(&mut a, ms(0), b"x");
     send_all(&mut a, ms(0), b"y");
-    let ack = Body::Ack(halo_wire::Ack {
-        to: node("a"),
-        generation: G1,
-        cumulative: 1,
-    });
+    let ack = ack_to_a(1);
     feed(&mut a, ms(1), "b", &[ack]);
     let req = Body::RetransmitRequest(RetransmitRequest {
         to: node("a"),
@@ -663,11 +656,7 @@ fn a_silent_peer_stops_holding_the_buffer_after_the_ack_timeout() {
     send_all(&mut a, ms(15_000), b"y");
     assert_eq!(a.unacked(), 0);
     // It counts again once it acknowledges.
-    let ack = Body::Ack(halo_wire::Ack {
-        to: node("a"),
-        generation: G1,
-        cumulative: 2,
-    });
+    let ack = ack_to_a(2);
     feed(&mut a, ms(20_000), "b", &[ack]);
     send_all(&mut a, ms(20_001), b"z");
     assert_eq!(a.unacked(), 1, "b owes an ack for fragment 3");
