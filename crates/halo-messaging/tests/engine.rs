@@ -94,6 +94,37 @@ fn heartbeat(highest_sent: u64, oldest_retained: u64) -> Body {
     })
 }
 
+/// A data fragment of `a`'s stream (which still retains everything from 1).
+fn fragment(seq: u64, index: u16, count: u16, payload: &[u8]) -> Body {
+    Body::Data(DataFragment {
+        seq,
+        oldest_retained: 1,
+        dest: None,
+        channel: Channel::USER,
+        index,
+        count,
+        payload: payload.to_vec(),
+    })
+}
+
+/// `a` telling `b` it cannot retransmit `first..=last`.
+fn nak_to_b(first: u64, last: u64) -> Body {
+    Body::Nak(Nak {
+        to: node("b"),
+        first,
+        last,
+    })
+}
+
+fn loss_from_a(reason: LossReason, fragments: u64) -> Loss {
+    Loss {
+        from: node("a"),
+        generation: G1,
+        reason,
+        fragments,
+    }
+}
+
 /// An acknowledgement of `a`'s stream (generation 1) up to `cumulative`.
 fn ack_to_a(cumulative: u64) -> Body {
     Body::Ack(halo_wire::Ack {
@@ -318,37 +349,12 @@ fn requests_repeat_at_a_limited_rate_while_the_gap_remains() {
 fn a_nak_after_joining_is_reported_as_a_loss() {
     let (_, mut b) = pair();
     feed(&mut b, ms(0), "a", &[heartbeat(0, 1)]); // b joins at the start
-    feed(
-        &mut b,
-        ms(1),
-        "a",
-        &[Body::Data(DataFragment {
-            seq: 2,
-            oldest_retained: 1,
-            dest: None,
-            channel: Channel::USER,
-            index: 0,
-            count: 1,
-            payload: b"second".to_vec(),
-        })],
-    );
-    let nak = Body::Nak(Nak {
-        to: node("b"),
-        first: 1,
-        last: 1,
-    });
+    feed(&mut b, ms(1), "a", &[fragment(2, 0, 1, b"second")]);
+    let nak = nak_to_b(1, 1);
     feed(&mut b, ms(30), "a", &[nak]);
     let o = take(&mut b);
     assert_eq!(payloads(&o.delivered), vec![b"second".to_vec()]);
-    assert_eq!(
-        o.losses,
-        vec![Loss {
-            from: node("a"),
-            generation: G1,
-            reason: LossReason::NotRetained,
-            fragments: 1
-        }]
-    );
+    assert_eq!(o.losses, vec![loss_from_a(LossReason::NotRetained, 1)]);
     assert_eq!(b.counters().naks_received, 1);
 }
 
@@ -363,11 +369,7 @@ fn history_from_before_joining_is_skipped_silently() {
         vec![vec![SeqRange { first: 1, last: 5 }]]
     );
     // Meanwhile a freed them (b was not in its ack set yet).
-    let nak = Body::Nak(Nak {
-        to: node("b"),
-        first: 1,
-        last: 5,
-    });
+    let nak = nak_to_b(1, 5);
     feed(&mut b, ms(40), "a", &[nak]);
     let o = take(&mut b);
     assert!(o.losses.is_empty(), "{:?}", o.losses);
@@ -504,15 +506,7 @@ fn a_peer_dying_mid_message_is_reported_as_a_loss() {
     assert!(take(&mut b).delivered.is_empty());
     b.handle_peer(ms(600), PeerEvent::Dead { node: node("a") });
     let o = take(&mut b);
-    assert_eq!(
-        o.losses,
-        vec![Loss {
-            from: node("a"),
-            generation: G1,
-            reason: LossReason::PeerDead,
-            fragments: 5
-        }]
-    );
+    assert_eq!(o.losses, vec![loss_from_a(LossReason::PeerDead, 5)]);
     assert_eq!(b.next_deadline(), None, "no requests to a dead peer");
 }
 
@@ -540,15 +534,7 @@ fn a_restart_resets_the_stream_and_reports_the_unfinished_one() {
         b.handle_packet(ms(101), &node("a"), Generation(2), body);
     }
     let o = take(&mut b);
-    assert_eq!(
-        o.losses,
-        vec![Loss {
-            from: node("a"),
-            generation: G1,
-            reason: LossReason::PeerRestarted,
-            fragments: 1
-        }]
-    );
+    assert_eq!(o.losses, vec![loss_from_a(LossReason::PeerRestarted, 1)]);
     assert_eq!(payloads(&o.delivered), vec![b"reborn".to_vec()]);
     assert_eq!(o.delivered[0].generation, Generation(2));
     // A straggler of the old life is ignored.
@@ -689,23 +675,16 @@ fn coming_back_in_the_same_generation_never_delivers_twice() {
 #[test]
 fn broken_fragmentation_is_a_protocol_error_not_a_panic() {
     let (_, mut b) = pair();
-    let frag = |seq, index, count| {
-        Body::Data(DataFragment {
-            seq,
-            oldest_retained: 1,
-            dest: None,
-            channel: Channel::USER,
-            index,
-            count,
-            payload: vec![seq as u8],
-        })
-    };
     // Fragment 0 of 2, then a new message starts: the first can never complete.
     feed(
         &mut b,
         ms(0),
         "a",
-        &[frag(1, 0, 2), frag(2, 0, 1), frag(3, 5, 9)],
+        &[
+            fragment(1, 0, 2, &[1]),
+            fragment(2, 0, 1, &[2]),
+            fragment(3, 5, 9, &[3]),
+        ],
     );
     let o = take(&mut b);
     assert_eq!(payloads(&o.delivered), vec![vec![2]]);
