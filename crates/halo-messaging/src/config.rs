@@ -92,6 +92,9 @@ pub enum ConfigError {
     /// A window, `ack_every` or `max_rexmit_per_request` is zero.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// A period that must not be zero is zero (a timer due at once would spin).
+    #[error("{0} must be longer than zero")]
+    ZeroDuration(&'static str),
     /// `rexmit_delay_min` is above `rexmit_delay_max`.
     #[error("rexmit_delay_min is above rexmit_delay_max")]
     DelayOrder,
@@ -129,6 +132,15 @@ impl Config {
                 fragments,
                 window: self.send_window,
             });
+        }
+        for (name, d) in [
+            ("ack_delay", self.ack_delay),
+            ("rexmit_interval", self.rexmit_interval),
+            ("ack_timeout", self.ack_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::ZeroDuration(name));
+            }
         }
         if self.rexmit_delay_min > self.rexmit_delay_max {
             return Err(ConfigError::DelayOrder);

@@ -158,7 +158,21 @@ impl Engine {
                     s.on_heartbeat(&mut ctx, now, h.oldest_retained, h.highest_sent);
                 }
             }
-            Body::Leave => self.peer_gone(from, LossReason::PeerLeft),
+            Body::Leave => {
+                // Only the current life of a peer can leave.
+                let newer_known = self
+                    .streams
+                    .get(from)
+                    .is_some_and(|s| s.generation > generation)
+                    || self
+                        .send
+                        .peers
+                        .get(from)
+                        .is_some_and(|p| p.generation > generation);
+                if !newer_known {
+                    self.peer_gone(from, LossReason::PeerLeft);
+                }
+            }
             Body::Data(d) => {
                 if let Some((s, mut ctx)) = self.stream(from, generation) {
                     s.on_data(&mut ctx, now, d);

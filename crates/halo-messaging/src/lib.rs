@@ -1,7 +1,12 @@
 //! Reliable cluster messaging above the wire codec: per-sender order, exactly-once
-//! delivery, retransmission, fragmentation. Pure (sans-I/O).
+//! delivery, retransmission, fragmentation. Pure (sans-I/O): no sockets, clocks,
+//! threads or global state; time comes in as [`halo_types::Timestamp`], randomness as a
+//! seed, and effects go out as [`Output`] values.
 //!
-//! PLACEHOLDER
+//! One [`Engine`] per node. Feed it authentic, fresh packets (from
+//! [`halo_wire::Inbound`]), the failure detector's [`PeerEvent`]s and ticks at
+//! [`Engine::next_deadline`]; give it messages with [`Engine::send`]; carry out what
+//! [`Engine::drain_outputs`] returns.
 #![doc = include_str!("../docs/messaging.md")]
 
 mod config;

@@ -522,6 +522,31 @@ fn a_clean_leave_with_nothing_pending_is_no_loss() {
 }
 
 #[test]
+fn a_leave_from_an_earlier_life_is_ignored() {
+    let (mut a, mut b) = pair();
+    b.handle_peer(
+        ms(0),
+        PeerEvent::Alive {
+            node: node("a"),
+            generation: Generation(2),
+        },
+    );
+    alive(&mut a, "b");
+    let sent = send_all(&mut a, ms(0), b"x");
+    for body in &sent {
+        b.handle_packet(ms(1), &node("a"), Generation(2), body);
+    }
+    b.handle_packet(ms(2), &node("a"), G1, &Body::Leave);
+    b.send(
+        ms(3),
+        Destination::Node(node("a")),
+        Channel::USER,
+        b"still there",
+    )
+    .unwrap();
+}
+
+#[test]
 fn a_restart_resets_the_stream_and_reports_the_unfinished_one() {
     let (mut a, mut b) = pair();
     let sent = send_all(&mut a, ms(0), &[1; 300]);
