@@ -244,9 +244,9 @@ pub fn start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Is process `pid` alive and the one that started at `start`?
+/// Is process `pid` alive (not a zombie) and the one that started at `start`?
 pub fn same_process_alive(pid: u32, start: u64) -> bool {
-    start_time(pid) == Some(start)
+    start_time(pid) == Some(start) && !is_zombie(pid)
 }
 
 /// A pidfd for `pid`: a handle that keeps naming this process even if the PID is reused.
