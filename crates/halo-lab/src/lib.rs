@@ -41,7 +41,9 @@
 //!   of the machine's. Its own `/sys` shows its own interfaces. The host's mount
 //!   namespace drops its copies of other namespaces' bind mounts, so it never keeps
 //!   another lab's namespaces alive. Hosts share the machine's root file system
-//!   otherwise (binaries, the build's target directory) and its PID namespace.
+//!   otherwise (binaries, the build's target directory) and its PID namespace. A
+//!   private directory missing on the machine gets an empty mount point there (the
+//!   one trace a lab leaves).
 //! * **Network.** Everything lives in the lab's own namespaces: nothing is created in
 //!   the machine's network namespace, no host has a default route, and the bridges have
 //!   no uplink, so no lab packet can leave the machine. The bridges are in a separate

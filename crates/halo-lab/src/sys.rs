@@ -202,9 +202,30 @@ pub fn ns_id(path: &Path) -> Option<NsId> {
     fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
+/// The namespaces of this process (the machine's own, normally). They are never
+/// treated as a lab's, whatever a lab's files say: a lab must not reach outside itself.
+fn own_ns_ids() -> HashSet<NsId> {
+    ["net", "uts", "mnt"]
+        .iter()
+        .filter_map(|k| ns_id(&Path::new("/proc/self/ns").join(k)))
+        .collect()
+}
+
+/// `ids` without this process's own namespaces (logged: it means a lab file names the
+/// machine's namespace, which the lab never creates).
+fn foreign(ids: &HashSet<NsId>) -> HashSet<NsId> {
+    let own = own_ns_ids();
+    if !ids.is_disjoint(&own) {
+        tracing::error!("a lab namespace file refers to this process's own namespace; ignoring it");
+    }
+    ids.difference(&own).copied().collect()
+}
+
 /// PIDs of every process that is in one of the namespaces `ids` (any of net, uts, mnt).
+/// Namespaces this process is in are ignored (see [`own_ns_ids`]).
 pub fn pids_in(ids: &HashSet<NsId>) -> Vec<u32> {
     let mut pids = Vec::new();
+    let ids = foreign(ids);
     if ids.is_empty() {
         return pids;
     }
@@ -291,6 +312,7 @@ pub fn pidfd_signal(pidfd: &OwnedFd, signal: nix::sys::signal::Signal) -> io::Re
 /// in one of the namespaces, so a reused PID is never hit. Returns the PIDs signalled.
 pub fn signal_pids_in(ids: &HashSet<NsId>, signal: nix::sys::signal::Signal) -> Vec<u32> {
     let mut hit = Vec::new();
+    let ids = &foreign(ids);
     for pid in pids_in(ids) {
         let Ok(fd) = pidfd_open(pid) else { continue };
         // The pidfd pins the process identity: if the PID had been reused between the
@@ -433,6 +455,15 @@ mod tests {
         assert_eq!(m[1].mount_point, Path::new("/run/netns/hl01ab23-node1"));
         assert_eq!(m[1].fstype, "nsfs");
         assert_eq!(m[2].mount_point, Path::new("/a b"));
+    }
+
+    #[test]
+    fn the_machines_own_namespaces_are_never_a_labs() {
+        // Every process on the machine is in these; a lab must find none of them.
+        let own = own_ns_ids();
+        assert_eq!(own.len(), 3);
+        assert!(pids_in(&own).is_empty());
+        assert!(signal_pids_in(&own, nix::sys::signal::Signal::SIGCONT).is_empty());
     }
 
     #[test]
