@@ -19,6 +19,8 @@
 //!   frame is dropped once with it.
 //! * Serial links are relayed as UDP datagrams on the switch namespace's loopback; a cut
 //!   drops them at the `input` hook (silently for the relay, like a cut cable).
+//! * Every drop rule counts what it drops ([`crate::Lab::dropped`]); the counters
+//!   restart at each change, since each change loads the tables anew.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -248,8 +250,8 @@ impl Faults {
                 .iter()
                 .map(|p| q(&port_name(&p.node, p.bridge)))
                 .collect();
-            let _ = writeln!(out, "\t\tiifname {} drop", set(ports.clone()));
-            let _ = writeln!(out, "\t\toifname {} drop", set(ports));
+            let _ = writeln!(out, "\t\tiifname {} counter drop", set(ports.clone()));
+            let _ = writeln!(out, "\t\toifname {} counter drop", set(ports));
         }
         let pairs = self.blocked_pairs(spec);
         if !pairs.is_empty() {
@@ -257,7 +259,7 @@ impl Faults {
                 .iter()
                 .map(|(i, o)| format!("{} . {}", q(i), q(o)))
                 .collect();
-            let _ = writeln!(out, "\t\tiifname . oifname {} drop", set(items));
+            let _ = writeln!(out, "\t\tiifname . oifname {} counter drop", set(items));
         }
         for l in &self.loss {
             let rand = format!("numgen random mod {LOSS_SCALE} < {}", l.per_10k);
@@ -270,7 +272,7 @@ impl Faults {
                         .map(|n| q(&port_name(n.name, *b)))
                         .collect();
                     if !ports.is_empty() {
-                        let _ = writeln!(out, "\t\tiifname {} {rand} drop", set(ports));
+                        let _ = writeln!(out, "\t\tiifname {} {rand} counter drop", set(ports));
                     }
                 }
                 LossTarget::Node(name) => {
@@ -279,14 +281,18 @@ impl Faults {
                         .map(|n| n.bridges.iter().map(|b| q(&port_name(name, *b))).collect())
                         .unwrap_or_default();
                     if !ports.is_empty() {
-                        let _ = writeln!(out, "\t\tiifname {} {rand} drop", set(ports.clone()));
-                        let _ = writeln!(out, "\t\toifname {} {rand} drop", set(ports));
+                        let _ = writeln!(
+                            out,
+                            "\t\tiifname {} {rand} counter drop",
+                            set(ports.clone())
+                        );
+                        let _ = writeln!(out, "\t\toifname {} {rand} counter drop", set(ports));
                     }
                 }
                 LossTarget::Port(p) => {
                     let port = q(&port_name(&p.node, p.bridge));
-                    let _ = writeln!(out, "\t\tiifname {port} {rand} drop");
-                    let _ = writeln!(out, "\t\toifname {port} {rand} drop");
+                    let _ = writeln!(out, "\t\tiifname {port} {rand} counter drop");
+                    let _ = writeln!(out, "\t\toifname {port} {rand} counter drop");
                 }
             }
         }
@@ -304,12 +310,31 @@ impl Faults {
                 .iter()
                 .map(|c| serial_port(c.link, c.to_b).to_string())
                 .collect();
-            let _ = writeln!(out, "\t\tudp dport {} drop", set(ports));
+            let _ = writeln!(out, "\t\tudp dport {} counter drop", set(ports));
         }
         let _ = writeln!(out, "\t}}");
         let _ = writeln!(out, "}}");
         out
     }
+}
+
+/// What the fault rules have dropped since the last fault change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dropped {
+    /// Frames dropped on the bridges (a flooded frame counts once per port it missed).
+    pub frames: u64,
+    /// Serial relay datagrams dropped (each carries one or more bytes).
+    pub serial_datagrams: u64,
+}
+
+/// Sum the `counter packets N` of every rule in `nft list table` output.
+pub fn sum_counters(listing: &str) -> u64 {
+    let words: Vec<&str> = listing.split_whitespace().collect();
+    words
+        .windows(3)
+        .filter(|w| w[0] == "counter" && w[1] == "packets")
+        .filter_map(|w| w[2].parse::<u64>().ok())
+        .sum()
 }
 
 /// UDP port (on the switch namespace's loopback) of the relay of serial link `link`'s
@@ -360,8 +385,14 @@ mod tests {
         });
         f.validate(&spec()).unwrap();
         let text = f.render(&spec());
-        assert!(text.contains("iifname { \"node1-e0\" } drop"), "{text}");
-        assert!(text.contains("oifname { \"node1-e0\" } drop"), "{text}");
+        assert!(
+            text.contains("iifname { \"node1-e0\" } counter drop"),
+            "{text}"
+        );
+        assert!(
+            text.contains("oifname { \"node1-e0\" } counter drop"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -401,7 +432,7 @@ mod tests {
         );
         assert!(
             f.render(&spec())
-                .contains("iifname . oifname { \"node1-e1\" . \"node2-e1\" } drop")
+                .contains("iifname . oifname { \"node1-e1\" . \"node2-e1\" } counter drop")
         );
     }
 
@@ -415,19 +446,24 @@ mod tests {
         let text = f.render(&spec());
         assert!(
             text.contains(
-                "iifname { \"node1-e0\", \"node2-e0\", \"node3-e0\", \"ping1-e0\" } numgen random mod 10000 < 1000 drop"
+                "iifname { \"node1-e0\", \"node2-e0\", \"node3-e0\", \"ping1-e0\" } numgen random mod 10000 < 1000 counter drop"
             ),
             "{text}"
         );
         assert!(!text.contains("< 2000"));
-        assert!(
-            text.contains(
-                "oifname { \"node2-e0\", \"node2-e1\" } numgen random mod 10000 < 500 drop"
-            )
-        );
+        assert!(text.contains(
+            "oifname { \"node2-e0\", \"node2-e1\" } numgen random mod 10000 < 500 counter drop"
+        ));
         f.set_loss(LossTarget::Bridge(0), 0);
         f.set_loss(LossTarget::Node("node2".into()), 0);
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn counters_are_summed() {
+        let listing = "table bridge halo_lab {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tiifname \"a-e0\" counter packets 12 bytes 1000 drop\n\t\toifname \"a-e0\" counter packets 3 bytes 200 drop\n\t}\n}\n";
+        assert_eq!(sum_counters(listing), 15);
+        assert_eq!(sum_counters("table inet x { }"), 0);
     }
 
     #[test]
@@ -437,7 +473,10 @@ mod tests {
             link: 0,
             to_b: true,
         });
-        assert!(f.render(&spec()).contains("udp dport { 20001 } drop"));
+        assert!(
+            f.render(&spec())
+                .contains("udp dport { 20001 } counter drop")
+        );
         assert_eq!(serial_port(3, false), 20006);
     }
 

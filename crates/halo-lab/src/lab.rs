@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{LabError, Result};
-use crate::faults::{Faults, LossTarget, OneWay, Port, SerialCut, loss_per_10k, serial_port};
+use crate::faults::{
+    BRIDGE_TABLE, Dropped, Faults, LossTarget, OneWay, Port, SERIAL_TABLE, SerialCut, loss_per_10k,
+    serial_port, sum_counters,
+};
 use crate::process::Tracked;
 use crate::spec::{
     IPV4_PREFIX_LEN, IPV6_PREFIX_LEN, LabSpec, NodeKind, NodeRef, PrivateDir, RUNTIME_DIRS, SWITCH,
@@ -384,6 +387,29 @@ impl Lab {
     /// Heal everything: cuts, one-way cuts, partition, loss, serial cuts.
     pub fn heal_all(&self) -> Result<()> {
         self.update_faults(|f| *f = Faults::default())
+    }
+
+    /// What the fault rules have dropped since the last fault change: proof that a cut
+    /// really met traffic (e.g. wait for it before healing, when bytes may still sit in
+    /// a buffer).
+    pub fn dropped(&self) -> Result<Dropped> {
+        let list = |family: &str, table: &str| -> Result<u64> {
+            let mut cmd = Command::new("nft");
+            cmd.args(["list", "table", family, table]);
+            sys::enter_namespaces(
+                &mut cmd,
+                &Enter {
+                    net: Some(self.paths.switch()),
+                    ..Enter::default()
+                },
+            )?;
+            let out = sys::run(&mut cmd, None)?;
+            Ok(sum_counters(&String::from_utf8_lossy(&out.stdout)))
+        };
+        Ok(Dropped {
+            frames: list("bridge", BRIDGE_TABLE)?,
+            serial_datagrams: list("inet", SERIAL_TABLE)?,
+        })
     }
 
     /// Load the ruleset for `faults` into the switch (one transaction).

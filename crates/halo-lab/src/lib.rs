@@ -121,7 +121,7 @@ mod sys;
 mod teardown;
 
 pub use error::{LabError, Result};
-pub use faults::{Faults, LossTarget, OneWay, Port, SerialCut};
+pub use faults::{Dropped, Faults, LossTarget, OneWay, Port, SerialCut};
 pub use lab::{Host, Lab, SerialLink};
 pub use process::{Halod, Proc};
 pub use spec::{

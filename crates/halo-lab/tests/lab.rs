@@ -218,6 +218,7 @@ fn lab_cut_one_bridge_stops_it_and_heal_restores() -> TestResult {
         blocked(&tx0, &rx0, "cut0"),
         "br0 still carries node1 -> node2"
     );
+    assert!(lab.dropped()?.frames >= 10, "the switch counted the drops");
     assert!(
         blocked(&back0, &brx0, "cut0back"),
         "br0 still carries node2 -> node1"
@@ -383,6 +384,9 @@ fn lab_serial_link_carries_bytes_and_can_be_cut() -> TestResult {
 
     lab.cut_serial(0)?;
     write("node1", &dev_a, "lost-in-cut");
+    // The bytes sit in the pty until the relay reads them; heal only once the cut has
+    // dropped them.
+    assert!(eventually(|| lab.dropped().unwrap().serial_datagrams > 0));
     lab.heal_serial(0)?;
     assert!(eventually(|| {
         write("node1", &dev_a, "after-heal");
@@ -399,6 +403,7 @@ fn lab_serial_link_carries_bytes_and_can_be_cut() -> TestResult {
     // One way: node1 -> node2 cut, node2 -> node1 still carried.
     lab.cut_serial_one_way(0, "node1")?;
     write("node1", &dev_a, "one-way-lost");
+    assert!(eventually(|| lab.dropped().unwrap().serial_datagrams > 0));
     assert!(eventually(|| {
         write("node2", &dev_b, "reverse-ok");
         reader_a.log_text().contains("reverse-ok")
