@@ -445,14 +445,20 @@ impl Lab {
                 None,
             )?;
         }
+        tracing::debug!(lab = %p.prefix, "network namespaces made");
         self.build_switch(&nodes)?;
+        tracing::debug!(lab = %p.prefix, "switch wired");
         for node in &nodes {
             self.build_node_net(node, &nodes)?;
         }
+        tracing::debug!(lab = %p.prefix, "node networks configured");
+        let template = self.build_template()?;
         for node in nodes.iter().filter(|n| n.kind == NodeKind::Host) {
-            self.build_host(node.name)?;
+            self.build_host(node.name, &template)?;
+            tracing::debug!(lab = %p.prefix, host = node.name, "host namespaces made");
         }
         self.start_serial_relays()?;
+        tracing::debug!(lab = %p.prefix, "serial relays up");
         self.apply_faults(&Faults::default())
     }
 
@@ -558,16 +564,14 @@ impl Lab {
         Ok(())
     }
 
-    /// The host's directories outside, then its UTS and mount namespaces, set up by a
-    /// small script that runs inside them.
-    fn build_host(&self, host: &str) -> Result<()> {
-        let p = &self.paths;
-        for dir in [p.logs(host), p.root(host)] {
-            fs::create_dir_all(&dir)
-                .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
-        }
+    /// The tree every host's private directories start from, made once per lab: the
+    /// machine's directories where seeded, modes and owners as on the machine, and the
+    /// runtime directories. Each host gets a copy (one `cp` per host).
+    fn build_template(&self) -> Result<PathBuf> {
+        let template = self.paths.dir.join("template");
         for d in &self.spec.private_dirs {
-            prepare_private_dir(d, &p.mirror(host, &d.path))?;
+            let rel = d.path.strip_prefix("/").unwrap_or(&d.path);
+            prepare_private_dir(d, &template.join(rel))?;
         }
         for r in RUNTIME_DIRS {
             let r = Path::new(r);
@@ -577,9 +581,28 @@ impl Lab {
                 .iter()
                 .any(|d| r.starts_with(&d.path))
             {
-                prepare_runtime_dir(r, &p.mirror(host, r))?;
+                let rel = r.strip_prefix("/").unwrap_or(r);
+                prepare_runtime_dir(r, &template.join(rel))?;
             }
         }
+        Ok(template)
+    }
+
+    /// The host's directories outside, then its UTS and mount namespaces, set up by a
+    /// small script that runs inside them.
+    fn build_host(&self, host: &str, template: &Path) -> Result<()> {
+        let p = &self.paths;
+        for dir in [p.logs(host), p.root(host)] {
+            fs::create_dir_all(&dir)
+                .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
+        }
+        sys::run(
+            Command::new("cp")
+                .arg("-a")
+                .arg(template.join("."))
+                .arg(p.root(host)),
+            None,
+        )?;
         for f in [p.uts(host), p.mnt(host)] {
             fs::write(&f, b"").map_err(|e| LabError::io(format!("creating {}", f.display()), e))?;
         }
@@ -592,7 +615,7 @@ impl Lab {
             printf '%s\\n' \"$host\" > /proc/sys/kernel/hostname\n\
             # Drop this namespace's copies of bind-mounted namespace files (other labs'\n\
             # and ip-netns' ones): they would keep those namespaces alive.\n\
-            findmnt -rn -t nsfs -o TARGET | while read -r m; do umount -l \"$m\" 2>/dev/null || true; done\n\
+            findmnt -rn -t nsfs -o TARGET | xargs -r umount -l 2>/dev/null || true\n\
             # A sysfs of this network namespace: /sys/class/net shows the host's own links.\n\
             mount -t sysfs -o nosuid,nodev,noexec sysfs /sys\n\
             while [ $# -ge 2 ]; do mkdir -p \"$2\"; mount --bind \"$1\" \"$2\"; shift 2; done\n";
