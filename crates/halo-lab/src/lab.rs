@@ -133,7 +133,7 @@ impl Lab {
             done: AtomicBool::new(false),
             setsid: true,
             children: Mutex::new(BTreeMap::new()),
-            seq: AtomicU32::new(u32::try_from(st.procs.len()).unwrap_or(0) + 1000),
+            seq: AtomicU32::new(0),
         })
     }
 
@@ -231,6 +231,10 @@ impl Lab {
     }
 
     /// Change the faults with `f` and apply the result as one nftables transaction.
+    ///
+    /// The new rules are in force when this returns (an `nft` run takes a few to some
+    /// tens of milliseconds on a busy machine): a benchmark that times from a fault
+    /// should take its start time after the call returns.
     pub fn update_faults(&self, f: impl FnOnce(&mut Faults)) -> Result<()> {
         self.paths.update(|st| {
             let mut faults = st.faults.clone();
@@ -444,6 +448,19 @@ impl Lab {
                 Command::new("ip").args(["netns", "add", &p.netns_name(name)]),
                 None,
             )?;
+        }
+        for node in &nodes {
+            // Addresses usable at once (no duplicate address detection: the plan is
+            // fixed) and no router solicitations (there is no router): IPv6 is quiet
+            // and ready when the lab is.
+            let ns = p.netns(node.name);
+            for (key, value) in [
+                ("net/ipv6/conf/default/accept_dad", "0"),
+                ("net/ipv6/conf/default/dad_transmits", "0"),
+                ("net/ipv6/conf/default/router_solicitations", "0"),
+            ] {
+                sys::sysctl_in_netns(&ns, key, value, true)?;
+            }
         }
         tracing::debug!(lab = %p.prefix, "network namespaces made");
         self.build_switch(&nodes)?;
