@@ -620,6 +620,9 @@ impl Lab {
                 .arg(p.root(host)),
             None,
         )?;
+        let etc_hosts = p.host_dir(host).join("etc-hosts");
+        fs::write(&etc_hosts, self.spec.etc_hosts())
+            .map_err(|e| LabError::io(format!("writing {}", etc_hosts.display()), e))?;
         for f in [p.uts(host), p.mnt(host)] {
             fs::write(&f, b"").map_err(|e| LabError::io(format!("creating {}", f.display()), e))?;
         }
@@ -630,6 +633,7 @@ impl Lab {
         let script = "set -eu\n\
             host=$1; shift\n\
             printf '%s\\n' \"$host\" > /proc/sys/kernel/hostname\n\
+            mount --bind \"$1\" /etc/hosts; shift\n\
             # Drop this namespace's copies of bind-mounted namespace files (other labs'\n\
             # and ip-netns' ones): they would keep those namespaces alive.\n\
             findmnt -rn -t nsfs -o TARGET | xargs -r umount -l 2>/dev/null || true\n\
@@ -648,7 +652,8 @@ impl Lab {
                 script,
                 "sh",
                 host,
-            ]);
+            ])
+            .arg(&etc_hosts);
         for d in dirs {
             cmd.arg(p.mirror(host, &d.path)).arg(&d.path);
         }
