@@ -133,7 +133,7 @@ impl Lab {
             done: AtomicBool::new(false),
             setsid: true,
             children: Mutex::new(BTreeMap::new()),
-            seq: AtomicU32::new(u32::try_from(st.procs.len()).unwrap_or(0) + 1000),
+            seq: AtomicU32::new(0),
         })
     }
 
@@ -231,6 +231,10 @@ impl Lab {
     }
 
     /// Change the faults with `f` and apply the result as one nftables transaction.
+    ///
+    /// The new rules are in force when this returns (an `nft` run takes a few to some
+    /// tens of milliseconds on a busy machine): a benchmark that times from a fault
+    /// should take its start time after the call returns.
     pub fn update_faults(&self, f: impl FnOnce(&mut Faults)) -> Result<()> {
         self.paths.update(|st| {
             let mut faults = st.faults.clone();
@@ -445,14 +449,33 @@ impl Lab {
                 None,
             )?;
         }
+        for node in &nodes {
+            // Addresses usable at once (no duplicate address detection: the plan is
+            // fixed) and no router solicitations (there is no router): IPv6 is quiet
+            // and ready when the lab is.
+            let ns = p.netns(node.name);
+            for (key, value) in [
+                ("net/ipv6/conf/default/accept_dad", "0"),
+                ("net/ipv6/conf/default/dad_transmits", "0"),
+                ("net/ipv6/conf/default/router_solicitations", "0"),
+            ] {
+                sys::sysctl_in_netns(&ns, key, value, true)?;
+            }
+        }
+        tracing::debug!(lab = %p.prefix, "network namespaces made");
         self.build_switch(&nodes)?;
+        tracing::debug!(lab = %p.prefix, "switch wired");
         for node in &nodes {
             self.build_node_net(node, &nodes)?;
         }
+        tracing::debug!(lab = %p.prefix, "node networks configured");
+        let template = self.build_template()?;
         for node in nodes.iter().filter(|n| n.kind == NodeKind::Host) {
-            self.build_host(node.name)?;
+            self.build_host(node.name, &template)?;
+            tracing::debug!(lab = %p.prefix, host = node.name, "host namespaces made");
         }
         self.start_serial_relays()?;
+        tracing::debug!(lab = %p.prefix, "serial relays up");
         self.apply_faults(&Faults::default())
     }
 
@@ -558,16 +581,14 @@ impl Lab {
         Ok(())
     }
 
-    /// The host's directories outside, then its UTS and mount namespaces, set up by a
-    /// small script that runs inside them.
-    fn build_host(&self, host: &str) -> Result<()> {
-        let p = &self.paths;
-        for dir in [p.logs(host), p.root(host)] {
-            fs::create_dir_all(&dir)
-                .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
-        }
+    /// The tree every host's private directories start from, made once per lab: the
+    /// machine's directories where seeded, modes and owners as on the machine, and the
+    /// runtime directories. Each host gets a copy (one `cp` per host).
+    fn build_template(&self) -> Result<PathBuf> {
+        let template = self.paths.dir.join("template");
         for d in &self.spec.private_dirs {
-            prepare_private_dir(d, &p.mirror(host, &d.path))?;
+            let rel = d.path.strip_prefix("/").unwrap_or(&d.path);
+            prepare_private_dir(d, &template.join(rel))?;
         }
         for r in RUNTIME_DIRS {
             let r = Path::new(r);
@@ -577,9 +598,31 @@ impl Lab {
                 .iter()
                 .any(|d| r.starts_with(&d.path))
             {
-                prepare_runtime_dir(r, &p.mirror(host, r))?;
+                let rel = r.strip_prefix("/").unwrap_or(r);
+                prepare_runtime_dir(r, &template.join(rel))?;
             }
         }
+        Ok(template)
+    }
+
+    /// The host's directories outside, then its UTS and mount namespaces, set up by a
+    /// small script that runs inside them.
+    fn build_host(&self, host: &str, template: &Path) -> Result<()> {
+        let p = &self.paths;
+        for dir in [p.logs(host), p.root(host)] {
+            fs::create_dir_all(&dir)
+                .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
+        }
+        sys::run(
+            Command::new("cp")
+                .arg("-a")
+                .arg(template.join("."))
+                .arg(p.root(host)),
+            None,
+        )?;
+        let etc_hosts = p.host_dir(host).join("etc-hosts");
+        fs::write(&etc_hosts, self.spec.etc_hosts())
+            .map_err(|e| LabError::io(format!("writing {}", etc_hosts.display()), e))?;
         for f in [p.uts(host), p.mnt(host)] {
             fs::write(&f, b"").map_err(|e| LabError::io(format!("creating {}", f.display()), e))?;
         }
@@ -590,9 +633,10 @@ impl Lab {
         let script = "set -eu\n\
             host=$1; shift\n\
             printf '%s\\n' \"$host\" > /proc/sys/kernel/hostname\n\
+            mount --bind \"$1\" /etc/hosts; shift\n\
             # Drop this namespace's copies of bind-mounted namespace files (other labs'\n\
             # and ip-netns' ones): they would keep those namespaces alive.\n\
-            findmnt -rn -t nsfs -o TARGET | while read -r m; do umount -l \"$m\" 2>/dev/null || true; done\n\
+            findmnt -rn -t nsfs -o TARGET | xargs -r umount -l 2>/dev/null || true\n\
             # A sysfs of this network namespace: /sys/class/net shows the host's own links.\n\
             mount -t sysfs -o nosuid,nodev,noexec sysfs /sys\n\
             while [ $# -ge 2 ]; do mkdir -p \"$2\"; mount --bind \"$1\" \"$2\"; shift 2; done\n";
@@ -608,7 +652,8 @@ impl Lab {
                 script,
                 "sh",
                 host,
-            ]);
+            ])
+            .arg(&etc_hosts);
         for d in dirs {
             cmd.arg(p.mirror(host, &d.path)).arg(&d.path);
         }

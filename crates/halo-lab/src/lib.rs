@@ -24,7 +24,8 @@
 //! Out: a [`Lab`] guard with the hosts' addresses and paths, process control on hosts
 //! ([`Lab::spawn`], [`Lab::stop`], [`Lab::kill`], [`Lab::start_halod`]), faults
 //! ([`Lab::cut`], [`Lab::partition`], [`Lab::cut_one_way`], [`Lab::set_loss`],
-//! [`Lab::cut_serial`]) and teardown when dropped.
+//! [`Lab::cut_serial`], with [`Lab::dropped`] counting what they drop), sockets in a
+//! host's network namespace ([`Lab::in_host_net`]) and teardown when dropped.
 //!
 //! # Design
 //!
@@ -38,7 +39,8 @@
 //!   anchors need (`/var/lib/{heartbeat,pacemaker,corosync}`, `/etc/{corosync,keepalived}`),
 //!   bind-mounted from `hosts/HOST/root/…` in the lab directory, where tests read and
 //!   write them from outside ([`Host::path`]); `/etc` and `/var/lib` ones start as a copy
-//!   of the machine's. Its own `/sys` shows its own interfaces. The host's mount
+//!   of the machine's. Its own `/sys` shows its own interfaces, and its own
+//!   `/etc/hosts` names every lab node ([`LabSpec::etc_hosts`]). The host's mount
 //!   namespace drops its copies of other namespaces' bind mounts, so it never keeps
 //!   another lab's namespaces alive. Hosts share the machine's root file system
 //!   otherwise (binaries, the build's target directory) and its PID namespace. A

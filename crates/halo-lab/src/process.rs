@@ -254,7 +254,6 @@ impl Lab {
     ) -> Result<Proc> {
         fs::create_dir_all(dir)
             .map_err(|e| LabError::io(format!("creating {}", dir.display()), e))?;
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
         let prog = Path::new(cmd.get_program())
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
@@ -270,12 +269,17 @@ impl Lab {
                 }
             })
             .collect();
-        let log = dir.join(format!("{seq:03}-{label}.log"));
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(|e| LabError::io(format!("creating {}", log.display()), e))?;
+        // A new file for each process, also when several processes (tests, commands)
+        // start processes on the same lab at once.
+        let (log, file) = loop {
+            let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+            let log = dir.join(format!("{seq:03}-{label}.log"));
+            match OpenOptions::new().create_new(true).append(true).open(&log) {
+                Ok(f) => break (log, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(LabError::io(format!("creating {}", log.display()), e)),
+            }
+        };
         let err = file
             .try_clone()
             .map_err(|e| LabError::io(format!("duplicating {}", log.display()), e))?;

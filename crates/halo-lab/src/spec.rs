@@ -345,6 +345,32 @@ impl LabSpec {
             .collect()
     }
 
+    /// The `/etc/hosts` every host gets (its own copy, bind-mounted over the machine's):
+    /// each node's name resolves to its address on its first bridge, and `NAME-eB` to
+    /// its address on bridge B.
+    pub fn etc_hosts(&self) -> String {
+        let mut out = String::from(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+             # halo-lab: NAME is the node's first bridge address, NAME-eB its address on bridge B\n",
+        );
+        for node in self.nodes() {
+            for (i, &b) in node.bridges.iter().enumerate() {
+                let names = if i == 0 {
+                    format!("{} {}", node.name, port_name(node.name, b))
+                } else {
+                    port_name(node.name, b)
+                };
+                out.push_str(&format!("{}\t{names}\n", node_ipv4(b, node.number)));
+                out.push_str(&format!(
+                    "{}\t{}\n",
+                    node_ipv6(b, node.number),
+                    port_name(node.name, b)
+                ));
+            }
+        }
+        out
+    }
+
     /// Check names, numbers and references; the first problem found is the error.
     pub fn validate(&self) -> Result<(), LabError> {
         let bad = |msg: String| Err(LabError::Spec(msg));
@@ -552,6 +578,17 @@ mod tests {
             spec.serial_devices("node3"),
             vec![(1, PathBuf::from("/run/halo-lab/ttyS0"))]
         );
+    }
+
+    #[test]
+    fn etc_hosts_names_every_node() {
+        let spec = LabSpec::new().bridges(2).host("a").host_on("b", &[1]);
+        let text = spec.etc_hosts();
+        assert!(text.contains("10.213.0.1\ta a-e0\n"), "{text}");
+        assert!(text.contains("10.213.1.1\ta-e1\n"), "{text}");
+        assert!(text.contains("10.213.1.2\tb b-e1\n"), "{text}");
+        assert!(text.contains("fd48:616c:6f00:1::2\tb-e1\n"), "{text}");
+        assert!(text.starts_with("127.0.0.1\tlocalhost\n"));
     }
 
     #[test]

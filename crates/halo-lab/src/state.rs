@@ -218,7 +218,8 @@ impl Paths {
         Ok(state)
     }
 
-    /// Write the state file atomically (write, fsync, rename).
+    /// Write the state file atomically (write, rename). No fsync: the state describes
+    /// namespaces that do not survive a reboot anyway, and faults must change fast.
     pub fn save(&self, state: &LabState) -> Result<()> {
         let path = self.state();
         let tmp = self.dir.join("lab.json.tmp");
@@ -230,7 +231,6 @@ impl Paths {
             let mut f = File::create(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.write_all(b"\n")?;
-            f.sync_all()?;
             fs::rename(&tmp, &path)
         };
         write().map_err(|e| LabError::io(format!("writing {}", path.display()), e))

@@ -126,6 +126,11 @@ fn lab_hosts_have_their_own_hostnames() -> TestResult {
         assert_eq!(name, h);
         assert_ne!(name, machine);
     }
+    // Hosts know each other by name (a private /etc/hosts; the machine's is untouched).
+    let out = lab.output("node1", &["getent", "hosts", "node3"])?;
+    assert!(String::from_utf8(out.stdout)?.starts_with("10.213.0.3 "));
+    assert!(pings(&lab, "node1", "node2"));
+    assert!(!std::fs::read_to_string("/etc/hosts")?.contains("node3-e0"));
     Ok(())
 }
 
