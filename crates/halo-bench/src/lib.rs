@@ -1,0 +1,43 @@
+//! Benchmarks of halo on the lab, side by side with Debian's heartbeat 3.0.6, and the
+//! cluster harness halod's lab tests stand on.
+//!
+//! ```text
+//!   halo-bench detect | false-deaths | footprint        halod tests (crates/halod/tests)
+//!            │                                                  │
+//!            ▼                                                  ▼
+//!   HaloCluster / HeartbeatCluster ── config (HaCf, authkeys) ── HaloCluster
+//!            │ start, kill, cut (halo-lab)          │ status, watch, `halo …`
+//!            ▼                                      ▼
+//!   watch: events and log lines stamped on arrival ─▶ stats: min / median / p99 / max
+//!   procstat: RSS, PSS (smaps_rollup), CPU time (/proc/PID/stat)
+//! ```
+//!
+//! # Inputs and outputs
+//!
+//! In: a [`halo_lab::Lab`] and the binaries to run (`halod` and `halo` from the build,
+//! `/usr/libexec/heartbeat/heartbeat` from Debian's package). Out: figures printed by the
+//! `halo-bench` command (see BENCHMARKS.md for the commands and results); for tests, a
+//! [`cluster::HaloCluster`] that configures, starts, stops and observes halod on lab
+//! hosts.
+//!
+//! # Measuring "a peer reports it dead"
+//!
+//! Each peer's report is read as it happens: halod's `watch` stream over its API socket,
+//! heartbeat's log file followed every millisecond. Each line is stamped with
+//! [`std::time::Instant`] when read ([`watch`]). Detection time is from the moment the
+//! fault is in force (the nftables transaction or the `kill` has returned) to the last
+//! peer's report. Faults are injected after a random 0–1 s pause, so that the phase of
+//! the periodic heartbeats relative to the fault is uniformly spread (without it,
+//! periodic protocols give misleadingly tight figures).
+//!
+//! Benchmarks report; they never assert.
+
+pub mod cluster;
+pub mod config;
+mod error;
+pub mod heartbeat;
+pub mod procstat;
+pub mod stats;
+pub mod watch;
+
+pub use error::{BenchError, Result};
