@@ -36,6 +36,7 @@ pub mod cluster;
 pub mod config;
 mod error;
 pub mod heartbeat;
+pub mod probe;
 pub mod procstat;
 pub mod stats;
 pub mod watch;

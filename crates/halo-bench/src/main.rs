@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use halo_bench::cluster::HaloCluster;
 use halo_bench::config::{HaCf, Timing, authkeys, random_secret};
 use halo_bench::heartbeat::{self, HeartbeatCluster};
+use halo_bench::probe::Probe;
 use halo_bench::procstat::{self, Memory};
 use halo_bench::stats::{Summary, ms};
 use halo_bench::watch::{EventStream, LogFollower, Recorder};
@@ -350,7 +351,10 @@ fn machine_note() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    format!("{cores} cores ({cpu}), kernel {kernel}")
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), kernel {kernel}, load average {load}")
 }
 
 fn detect(
@@ -380,6 +384,11 @@ fn detect(
     let mut inject_cost = Vec::new();
     let mut missed = 0;
     let mut unexpected = Vec::new();
+    let mut probe_misses = 0;
+    let probe = match inject {
+        Inject::Cut => Some(Probe::start(&lab, TARGET, OBSERVERS[0], 0)?),
+        Inject::Kill => None,
+    };
     for trial in 1..=trials {
         stack.settle()?;
         let quiet_from = Instant::now();
@@ -389,22 +398,29 @@ fn detect(
             Inject::Cut => lab.cut(TARGET)?,
             Inject::Kill => stack.kill(TARGET)?,
         }
-        // The fault is in force at some moment during the injecting call (an nft
-        // transaction, or a scan of the host's processes then the signals): measured
-        // from the call's start, figures are upper bounds; the call's cost is reported.
-        let t0 = before;
         let returned = Instant::now();
         inject_cost.push(returned - before);
         // Deaths reported before the fault, during the settle and pause, are false.
         unexpected.extend(stack.reports(Report::Dead, quiet_from, before));
-        let mut per_observer = Vec::new();
-        for o in OBSERVERS {
-            per_observer.push(
-                stack
-                    .dead_report(o, TARGET, t0, DETECT_LIMIT)
-                    .map(|at| at - t0),
-            );
-        }
+        let reports: Vec<Option<Instant>> = OBSERVERS
+            .iter()
+            .map(|o| stack.dead_report(o, TARGET, before, DETECT_LIMIT))
+            .collect();
+        // When the fault took effect: a kill at the signal (the call only sends it); a
+        // cut when the probe stream stopped, within a millisecond (the nft process
+        // around it takes 10-30 ms). Without a probe reading, the call's start: an
+        // upper bound on the detection time.
+        let t0 = match &probe {
+            None => before,
+            Some(p) => p.cut_at(before, returned).unwrap_or_else(|| {
+                probe_misses += 1;
+                before
+            }),
+        };
+        let per_observer: Vec<Option<Duration>> = reports
+            .iter()
+            .map(|r| r.map(|at| at.saturating_duration_since(t0)))
+            .collect();
         let shown: Vec<String> = per_observer
             .iter()
             .map(|d| d.map_or("missed".into(), |d| format!("{:.1}", ms(d))))
@@ -433,11 +449,16 @@ fn detect(
             Inject::Kill => stack.restart(TARGET)?,
         }
     }
-    let cost = Summary::of(&inject_cost);
-    if let Some(c) = cost {
+    if let Some(c) = Summary::of(&inject_cost) {
+        let origin = match &probe {
+            Some(_) => format!(
+                "fault instant from the probe stream in {} of {trials} trials (else the call's start)",
+                trials - probe_misses
+            ),
+            None => "fault instant: the signal".to_owned(),
+        };
         println!(
-            "# injection call ({:?}): median {:.1} ms, max {:.1} ms (times are measured from its start)",
-            inject,
+            "# injection call ({inject:?}): median {:.1} ms, max {:.1} ms; {origin}",
             ms(c.median),
             ms(c.max)
         );
