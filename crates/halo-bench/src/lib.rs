@@ -9,7 +9,7 @@
 //!            │ start, kill, cut (halo-lab)          │ status, watch, `halo …`
 //!            ▼                                      ▼
 //!   watch: events and log lines stamped on arrival ─▶ stats: min / median / p99 / max
-//!   procstat: RSS, PSS (smaps_rollup), CPU time (/proc/PID/stat)
+//!   probe: 1 datagram/ms across a cut, to time it   procstat: RSS, PSS, CPU time
 //! ```
 //!
 //! # Inputs and outputs
@@ -24,9 +24,11 @@
 //!
 //! Each peer's report is read as it happens: halod's `watch` stream over its API socket,
 //! heartbeat's log file followed every millisecond. Each line is stamped with
-//! [`std::time::Instant`] when read ([`watch`]). Detection time is from the moment the
-//! fault is in force (the nftables transaction or the `kill` has returned) to the last
-//! peer's report. Faults are injected after a random 0–1 s pause, so that the phase of
+//! [`std::time::Instant`] when read ([`watch`]). Detection time runs from the moment the
+//! fault took effect to the last peer's report: for a cut, the last arrival of a probe
+//! stream of one datagram per millisecond across the cut ([`probe`]; the `nft` process
+//! around the change takes 10–30 ms); for a kill, the start of the call that sends the
+//! signal. Faults are injected after a random 0–1 s pause, so that the phase of
 //! the periodic heartbeats relative to the fault is uniformly spread (without it,
 //! periodic protocols give misleadingly tight figures).
 //!

@@ -176,10 +176,9 @@ fn lab_three_nodes_become_active_and_a_bridge_cut_kills_only_that_link() -> Test
     let c = cluster(&lab);
     start_three(&c);
     for h in NODES {
-        let s = c.halo_status(h)?;
         for p in NODES.iter().filter(|p| **p != h) {
             for link in ["eth0", "eth1"] {
-                assert_eq!(link_state(&s, p, link), Some(LinkState::Up), "{h}: {s:#?}");
+                wait_link(&c, h, p, link, LinkState::Up);
             }
         }
     }
