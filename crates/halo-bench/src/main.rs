@@ -26,6 +26,8 @@ use halo_bench::watch::{EventStream, LogFollower, Recorder};
 use halo_ipc::Event;
 use halo_lab::{Lab, LabSpec};
 use halo_types::NodeState;
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng};
 
 const HOSTS: [&str; 3] = ["node1", "node2", "node3"];
 /// The node that fails in detection trials; the others observe.
@@ -314,21 +316,9 @@ fn window<T: Clone>(r: &Recorder<T>, from: Instant, to: Instant) -> Vec<T> {
         .collect()
 }
 
-/// splitmix64: the pauses only need to be spread, not secret.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn pause(&mut self) -> Duration {
-        Duration::from_micros(self.next() % 1_000_000)
-    }
+/// A random pause of 0 to 1 s before each fault.
+fn pause(rng: &mut StdRng) -> Duration {
+    Duration::from_micros(rng.random_range(0..1_000_000))
 }
 
 fn lab() -> Result<Lab> {
@@ -370,7 +360,7 @@ fn detect(
         let _ = getrandom::fill(&mut b);
         u64::from_le_bytes(b)
     });
-    let mut rng = Rng(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let lab = lab()?;
     let mut stack = Stack::start(common.stack, &lab, timing, bin_dir)?;
     println!(
@@ -392,7 +382,7 @@ fn detect(
     for trial in 1..=trials {
         stack.settle()?;
         let quiet_from = Instant::now();
-        std::thread::sleep(rng.pause());
+        std::thread::sleep(pause(&mut rng));
         let before = Instant::now();
         match inject {
             Inject::Cut => lab.cut(TARGET)?,
