@@ -1,60 +1,72 @@
-//! Sending the announcements of [`crate::packet`]: gratuitous ARP over an `AF_PACKET`
-//! socket, unsolicited neighbour advertisements over a raw ICMPv6 socket.
+//! Sending the announcements of [`crate::packet`] on the packet socket of a [`crate::Net`].
 //!
-//! The ARP socket is `SOCK_DGRAM` with protocol 0: the kernel writes the Ethernet header
-//! (our MAC to the broadcast address) and the socket receives nothing. The ICMPv6
-//! socket is bound to the virtual address (`IP_FREEBIND`, so a still-tentative address
-//! does not fail the bind), sends with hop limit 255 to `ff02::1` on the interface, and
-//! lets the kernel fill in the checksum.
+//! The socket is `AF_PACKET`/`SOCK_DGRAM` with protocol 0: it receives nothing, and the
+//! kernel writes the Ethernet header (our MAC as source) from the link-layer address given
+//! to each `sendto` — broadcast for ARP, `33:33:00:00:00:01` for the IPv6 packet carrying
+//! a neighbour advertisement. It is opened with the [`crate::Net`], so it lives in the
+//! same network namespace as the netlink socket that added the address.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
+use socket2::{Domain, SockAddr, SockAddrStorage, Socket, Type};
 
 use crate::error::NetError;
 use crate::packet::{self, ArpOp};
 
-/// An open socket and the packets to send on it, for one address on one interface.
+/// The frames announcing one address on one interface, and where they go.
 #[derive(Debug)]
 pub struct Announcer {
     addr: IpAddr,
     ifindex: u32,
     iface: String,
-    kind: Kind,
+    socket: Arc<Socket>,
+    to: SockAddr,
+    frames: Vec<Vec<u8>>,
 }
 
-#[derive(Debug)]
-enum Kind {
-    Arp {
-        socket: Socket,
-        to: SockAddr,
-        request: [u8; packet::ARP_LEN],
-        reply: [u8; packet::ARP_LEN],
-    },
-    Na {
-        socket: Socket,
-        to: SockAddr,
-        advert: [u8; packet::NA_LEN],
-    },
+/// Opens the packet socket every announcement of a [`crate::Net`] goes out on.
+pub(crate) fn packet_socket() -> std::io::Result<Socket> {
+    Socket::new(Domain::PACKET, Type::DGRAM, None)
 }
 
 impl Announcer {
-    /// Opens the socket for announcing `addr` at `mac` on interface `iface` (`ifindex`).
-    pub fn open(
+    /// The announcement of `addr` at `mac` on interface `iface` (`ifindex`).
+    pub(crate) fn new(
+        socket: Arc<Socket>,
         addr: IpAddr,
         iface: &str,
         ifindex: u32,
         mac: [u8; 6],
     ) -> Result<Announcer, NetError> {
-        let kind = match addr {
-            IpAddr::V4(ip) => arp(ip, iface, ifindex, mac)?,
-            IpAddr::V6(ip) => na(ip, iface, ifindex, mac)?,
+        let (ethertype, dest, frames) = match addr {
+            IpAddr::V4(ip) => (
+                libc::ETH_P_ARP,
+                [0xff; 6],
+                vec![
+                    packet::gratuitous_arp(ArpOp::Request, mac, ip).to_vec(),
+                    packet::gratuitous_arp(ArpOp::Reply, mac, ip).to_vec(),
+                ],
+            ),
+            IpAddr::V6(ip) => (
+                libc::ETH_P_IPV6,
+                packet::ALL_NODES_MAC,
+                vec![packet::unsolicited_na_packet(mac, ip).to_vec()],
+            ),
         };
+        let to = link_addr(ifindex, ethertype, dest).ok_or_else(|| {
+            NetError::io(
+                format!("announce {addr} on {iface}"),
+                std::io::Error::other("interface index out of range"),
+            )
+        })?;
         Ok(Announcer {
             addr,
             ifindex,
             iface: iface.to_string(),
-            kind,
+            socket,
+            to,
+            frames,
         })
     }
 
@@ -71,78 +83,32 @@ impl Announcer {
     /// One announcement: an ARP request and an ARP reply (IPv4), or one neighbour
     /// advertisement (IPv6).
     pub fn send_once(&self) -> Result<(), NetError> {
-        let fail = |e| NetError::io(format!("announce {} on {}", self.addr, self.iface), e);
-        match &self.kind {
-            Kind::Arp {
-                socket,
-                to,
-                request,
-                reply,
-            } => {
-                socket.send_to(request, to).map_err(fail)?;
-                socket.send_to(reply, to).map_err(fail)?;
-            }
-            Kind::Na { socket, to, advert } => {
-                socket.send_to(advert, to).map_err(fail)?;
-            }
+        for f in &self.frames {
+            self.socket.send_to(f, &self.to).map_err(|e| {
+                NetError::io(format!("announce {} on {}", self.addr, self.iface), e)
+            })?;
         }
         tracing::debug!(addr = %self.addr, iface = %self.iface, "announced");
         Ok(())
     }
 }
 
-fn arp(ip: Ipv4Addr, iface: &str, ifindex: u32, mac: [u8; 6]) -> Result<Kind, NetError> {
-    let op = || format!("open an ARP socket on {iface}");
-    let socket =
-        Socket::new(Domain::PACKET, Type::DGRAM, None).map_err(|e| NetError::io(op(), e))?;
-    let index = i32::try_from(ifindex)
-        .map_err(|_| NetError::io(op(), std::io::Error::other("interface index out of range")))?;
+/// A `sockaddr_ll` for sending `ethertype` frames to `dest` on interface `ifindex`.
+fn link_addr(ifindex: u32, ethertype: libc::c_int, dest: [u8; 6]) -> Option<SockAddr> {
+    let index = i32::try_from(ifindex).ok()?;
     let mut storage = SockAddrStorage::zeroed();
-    // SAFETY: `SockAddrStorage` is a `sockaddr_storage`, which is larger than and
-    // suitably aligned for a `sockaddr_ll`; the storage is zeroed, a valid
-    // `sockaddr_ll` bit pattern, and we only write plain integer fields.
+    // SAFETY: `SockAddrStorage` is a `sockaddr_storage`, larger than and aligned for a
+    // `sockaddr_ll`; it is zeroed (a valid `sockaddr_ll`) and we write plain integers.
     #[allow(unsafe_code)]
     let ll = unsafe { storage.view_as::<libc::sockaddr_ll>() };
     ll.sll_family = libc::AF_PACKET as libc::sa_family_t;
-    ll.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+    ll.sll_protocol = (ethertype as u16).to_be();
     ll.sll_ifindex = index;
     ll.sll_halen = 6;
-    ll.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+    ll.sll_addr[..6].copy_from_slice(&dest);
     let len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
     // SAFETY: the storage holds an initialised `sockaddr_ll` of family AF_PACKET and
     // `len` is exactly its size.
     #[allow(unsafe_code)]
-    let to = unsafe { SockAddr::new(storage, len) };
-    Ok(Kind::Arp {
-        socket,
-        to,
-        request: packet::gratuitous_arp(ArpOp::Request, mac, ip),
-        reply: packet::gratuitous_arp(ArpOp::Reply, mac, ip),
-    })
-}
-
-fn na(ip: Ipv6Addr, iface: &str, ifindex: u32, mac: [u8; 6]) -> Result<Kind, NetError> {
-    let op = || format!("open an ICMPv6 socket for {ip} on {iface}");
-    let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))
-        .map_err(|e| NetError::io(op(), e))?;
-    socket
-        .set_multicast_if_v6(ifindex)
-        .and_then(|()| socket.set_multicast_hops_v6(255))
-        .and_then(|()| socket.set_multicast_loop_v6(false))
-        .and_then(|()| socket.set_freebind_v6(true))
-        .map_err(|e| NetError::io(op(), e))?;
-    let scope = if crate::spec::is_link_local_v6(ip) {
-        ifindex
-    } else {
-        0
-    };
-    socket
-        .bind(&SocketAddr::V6(SocketAddrV6::new(ip, 0, 0, scope)).into())
-        .map_err(|e| NetError::io(op(), e))?;
-    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-    Ok(Kind::Na {
-        socket,
-        to: SocketAddr::V6(SocketAddrV6::new(all_nodes, 0, 0, ifindex)).into(),
-        advert: packet::unsolicited_na(mac, ip),
-    })
+    Some(unsafe { SockAddr::new(storage, len) })
 }

@@ -137,6 +137,9 @@ pub struct Net {
 #[derive(Debug)]
 struct Inner {
     handle: rtnetlink::Handle,
+    /// The packet socket for announcements, or why it could not be opened (no
+    /// `CAP_NET_RAW`: monitoring still works).
+    packet: Result<Arc<socket2::Socket>, String>,
     connection: tokio::task::JoinHandle<()>,
     announcing: Mutex<HashMap<IpAddr, AbortHandle>>,
 }
@@ -148,15 +151,21 @@ impl Drop for Inner {
 }
 
 impl Net {
-    /// Opens a netlink socket in the calling thread's network namespace. Must be called
-    /// inside a tokio runtime (the connection runs as a task on it).
+    /// Opens a netlink socket and a packet socket (for announcements) in the calling
+    /// thread's network namespace: every later call works in that namespace, whatever
+    /// thread runs it. Must be called inside a tokio runtime (the netlink connection
+    /// runs as a task on it).
     pub fn open() -> Result<Net, NetError> {
         let (connection, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::io("open a netlink socket", e))?;
+        let packet = crate::announce::packet_socket()
+            .map(Arc::new)
+            .map_err(|e| format!("open a packet socket for announcements: {e}"));
         let connection = tokio::spawn(connection);
         Ok(Net {
             inner: Arc::new(Inner {
                 handle,
+                packet,
                 connection,
                 announcing: Mutex::new(HashMap::new()),
             }),
@@ -532,12 +541,20 @@ impl Net {
             .link_by_index(ifindex)
             .await?
             .ok_or(NetError::NoLink(ifindex))?;
-        match link.mac {
-            Some(mac) if !link.loopback => {
-                Ok(Some(Announcer::open(addr, &link.name, ifindex, mac)?))
-            }
-            _ => Ok(None),
-        }
+        let Some(mac) = link.mac.filter(|_| !link.loopback) else {
+            return Ok(None);
+        };
+        let socket =
+            self.inner.packet.as_ref().map_err(|e| {
+                NetError::io(e.clone(), std::io::Error::from_raw_os_error(libc::EPERM))
+            })?;
+        Ok(Some(Announcer::new(
+            Arc::clone(socket),
+            addr,
+            &link.name,
+            ifindex,
+            mac,
+        )?))
     }
 
     /// Sends `count` announcements, the first at `first + interval`, each only while the
