@@ -321,6 +321,10 @@ async fn announce_detached(
     };
     if remaining > 0 {
         use std::os::unix::process::CommandExt;
+        // The child holds a duplicate of the packet socket as its stdin, so that the
+        // kernel's ~10 ms release of that socket happens when the child exits, not when
+        // this agent does.
+        let stdin = net.packet_socket_fd().map_or_else(Stdio::null, Stdio::from);
         Command::new(exe)
             .arg("announce")
             .env(ENV_ANNOUNCE_IP, addr.to_string())
@@ -330,7 +334,7 @@ async fn announce_detached(
                 ENV_ANNOUNCE_INTERVAL_MS,
                 cfg.interval.as_millis().to_string(),
             )
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             // Its own process group: an executor that kills the agent's group on a

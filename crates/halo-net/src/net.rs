@@ -156,11 +156,27 @@ impl Net {
     /// thread runs it. Must be called inside a tokio runtime (the netlink connection
     /// runs as a task on it).
     pub fn open() -> Result<Net, NetError> {
+        Net::open_with(true)
+    }
+
+    /// Like [`Net::open`], without the packet socket: for a short-lived process that only
+    /// looks or removes (monitor, stop). Closing a packet socket waits for an RCU grace
+    /// period in the kernel (`synchronize_net`, ~10 ms here), which such a process need
+    /// not pay. Announcing through this `Net` fails.
+    pub fn open_without_announcements() -> Result<Net, NetError> {
+        Net::open_with(false)
+    }
+
+    fn open_with(announcements: bool) -> Result<Net, NetError> {
         let (connection, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::io("open a netlink socket", e))?;
-        let packet = crate::announce::packet_socket()
-            .map(Arc::new)
-            .map_err(|e| format!("open a packet socket for announcements: {e}"));
+        let packet = if announcements {
+            crate::announce::packet_socket()
+                .map(Arc::new)
+                .map_err(|e| format!("open a packet socket for announcements: {e}"))
+        } else {
+            Err("this Net was opened without announcements".to_string())
+        };
         let connection = tokio::spawn(connection);
         Ok(Net {
             inner: Arc::new(Inner {
@@ -174,6 +190,13 @@ impl Net {
 
     fn handle(&self) -> &rtnetlink::Handle {
         &self.inner.handle
+    }
+
+    /// A duplicate of the packet socket's descriptor, if it is open. Handing it to a
+    /// process that outlives this one moves the socket's (slow) release there.
+    pub fn packet_socket_fd(&self) -> Option<std::os::fd::OwnedFd> {
+        let s = self.inner.packet.as_ref().ok()?;
+        s.try_clone().ok().map(std::os::fd::OwnedFd::from)
     }
 
     // ------------------------------------------------------------------ links

@@ -5,6 +5,7 @@
 //! `halo-ipaddr announce` is internal: the detached sender of the announcements after the
 //! first.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use halo_net::Net;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .init();
 
@@ -58,10 +60,14 @@ fn run(arg: &str) -> anyhow::Result<i32> {
             let options = Options {
                 detach: std::env::current_exe().ok(),
             };
-            runtime.block_on(async {
-                let net = Net::open()?;
+            let outcome = runtime.block_on(async {
+                let net = match action {
+                    Action::Start => Net::open()?,
+                    _ => Net::open_without_announcements()?,
+                };
                 anyhow::Ok(agent::run(&net, action, &params, &options).await)
-            })?
+            });
+            outcome?
         }
     };
     if let Some(out) = &outcome.stdout {
