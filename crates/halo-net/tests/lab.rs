@@ -409,3 +409,42 @@ fn lab_ipaddr2_and_halo_see_each_others_addresses() -> TestResult {
     assert_eq!(code(&agent(&lab, "node1", "monitor", p)), 7);
     Ok(())
 }
+
+#[test]
+fn lab_ocf_tester_passes() -> TestResult {
+    let tester = std::path::Path::new("/usr/sbin/ocf-tester");
+    if !tester.exists() {
+        eprintln!(
+            "skipped: {} is not installed (resource-agents)",
+            tester.display()
+        );
+        return Ok(());
+    }
+    let lab = lab(LabSpec::new().hosts(1));
+    let vip = service_ipv4(0, 11).to_string();
+    let out = lab
+        .command("node1", tester)?
+        .args([
+            "-v",
+            "-n",
+            "vip",
+            "-o",
+            &format!("ip={vip}"),
+            "-o",
+            "arp_count=2",
+        ])
+        .arg(env!("CARGO_BIN_EXE_halo-ipaddr"))
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("passed all tests"), "{text}");
+    for step in ["Testing: start", "Testing: stop", "Testing: monitor"] {
+        assert!(text.contains(step), "{step} missing from:\n{text}");
+    }
+    assert!(!sh(&lab, "node1", "ip -o addr").contains(&format!("{vip}/")));
+    Ok(())
+}
