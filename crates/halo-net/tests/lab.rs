@@ -320,6 +320,32 @@ fn lab_agent_actions_and_exit_codes() -> TestResult {
         0
     );
     assert_eq!(code(&agent(&lab, "node1", "promote", p)), 3);
+    let stderr = |o: std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let e = stderr(agent(&lab, "node1", "start", &[("ip", "10.99.0.1")]));
+    assert!(
+        e.contains("ocf-exit-reason:no directly connected route contains 10.99.0.1"),
+        "{e}"
+    );
+    let e = stderr(agent(
+        &lab,
+        "node1",
+        "validate-all",
+        &[("ip", &vip), ("nic", "eth9")],
+    ));
+    assert!(
+        e.contains("ocf-exit-reason:no interface named \"eth9\" on this host"),
+        "{e}"
+    );
+
+    // IPv6 through the same binary.
+    let v6 = service_ipv6(0, 7).to_string();
+    let p6: &[(&str, &str)] = &[("ip", &v6), ("arp_count", "2"), ("arp_interval", "50")];
+    assert_eq!(code(&agent(&lab, "node1", "monitor", p6)), 7);
+    assert_eq!(code(&agent(&lab, "node1", "start", p6)), 0);
+    assert_eq!(code(&agent(&lab, "node1", "monitor", p6)), 0);
+    assert!(eventually(|| pings(&lab, "node3", v6.parse().unwrap())));
+    assert_eq!(code(&agent(&lab, "node1", "stop", p6)), 0);
+    assert_eq!(code(&agent(&lab, "node1", "monitor", p6)), 7);
     Ok(())
 }
 
