@@ -9,7 +9,7 @@
 //! | action | result |
 //! | --- | --- |
 //! | `start` | resolve (findif), add, first announcement → 0; already there → 0; bad parameters → 6; no such interface or no connected route here → 5 (IPaddr2 too); no privilege → 4; else 1 |
-//! | `stop` | remove from `nic` (or wherever it is) → 0; absent → 0; unusable parameters → 0 with a warning (nothing of ours can be there; a failed stop would get the node fenced); removal refused → 1 (4 for privilege) |
+//! | `stop` | remove from `nic` (or wherever it is) → 0; absent → 0; other parameters broken → still removes the address `ip` names; `ip` itself unusable → 0 with a warning (nothing of ours can be there; a failed stop would get the node fenced); removal refused → 1 (4 for privilege) |
 //! | `monitor`, `status` | on `nic` (anywhere without one) and the interface operationally up → 0; else 7; bad parameters → 6 |
 //! | `validate-all` | parameters (6), then the interface/route on this host (5) → 0 |
 //! | `meta-data` | the XML on stdout → 0 |
@@ -383,10 +383,17 @@ pub async fn announce_detached_main(net: &Net) -> Result<u32, String> {
 async fn stop(net: &Net, params: &Params) -> Outcome {
     let spec = match params.config() {
         Ok((spec, _)) => spec,
-        // Only the address and interface matter for removing it.
+        // Only the address (and the interface, if usable) matter for removing it: the
+        // `ip` parameter is unique, so that address is ours wherever it is.
         Err(first) => {
-            match VipSpec::from_params(params.get("ip"), None, params.get("nic"), None, None) {
-                Ok(spec) => spec,
+            let ip = params.get("ip");
+            match VipSpec::from_params(ip, None, params.get("nic"), None, None)
+                .or_else(|_| VipSpec::from_params(ip, None, None, None, None))
+            {
+                Ok(spec) => {
+                    tracing::warn!(error = %first, "stop: removing {} despite bad parameters", spec.addr);
+                    spec
+                }
                 Err(_) => {
                     tracing::warn!(error = %first, "stop: parameters unusable; nothing of ours can be configured");
                     return Outcome::rc(OcfRc::Success, format!("nothing to stop: {first}"));
