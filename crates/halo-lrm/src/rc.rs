@@ -280,7 +280,7 @@ pub struct Assessment {
     /// The agent reported a degraded state (190/191): fine, but worth a warning.
     pub degraded: bool,
     /// Why the verdict is what it is, for logs and `halo agent run`.
-    pub why: &'static str,
+    pub why: String,
 }
 
 /// What a result tells about the resource's state on this node.
@@ -356,7 +356,7 @@ pub fn assess(op: OpKind<'_>, rc: OcfRc, status: ExecStatus, expected: OcfRc) ->
             failure: None,
             state: ResourceState::Stopped,
             degraded,
-            why: "equivalent probe result",
+            why: "equivalent probe result".into(),
         };
     }
 
@@ -369,7 +369,7 @@ pub fn assess(op: OpKind<'_>, rc: OcfRc, status: ExecStatus, expected: OcfRc) ->
                 failure: None,
                 state: ResourceState::Unknown,
                 degraded,
-                why: "execution status",
+                why: "execution status".into(),
             };
         }
         other => {
@@ -379,7 +379,7 @@ pub fn assess(op: OpKind<'_>, rc: OcfRc, status: ExecStatus, expected: OcfRc) ->
                 failure: severity_of(other),
                 state: ResourceState::Failed,
                 degraded,
-                why: "execution status",
+                why: "execution status".into(),
             };
         }
     }
@@ -467,7 +467,7 @@ pub fn assess(op: OpKind<'_>, rc: OcfRc, status: ExecStatus, expected: OcfRc) ->
         failure,
         state,
         degraded,
-        why,
+        why: why.into(),
     }
 }
 
