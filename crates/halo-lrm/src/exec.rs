@@ -401,46 +401,76 @@ async fn pump(
     sink.finish()
 }
 
-/// Finds the text after the last `ocf-exit-reason:` on a stream, line by line, without
-/// keeping the stream (Pacemaker's `parse_exit_reason_from_stderr`). A line longer than
-/// [`MAX_REASON_LEN`] bytes is cut there.
+/// Finds the text after the last `ocf-exit-reason:` on a stream, to the end of its
+/// line, without keeping the stream (Pacemaker's `parse_exit_reason_from_stderr`). An
+/// occurrence is found however long its line is; the reason is cut at
+/// [`MAX_REASON_LEN`] bytes.
 #[derive(Debug, Default)]
 pub struct ReasonScanner {
-    line: Vec<u8>,
-    last: Option<String>,
+    /// The last bytes of the current line (fewer than the prefix), to find a prefix
+    /// split across reads.
+    carry: Vec<u8>,
+    /// The reason being collected on the current line, after its last prefix so far.
+    current: Option<Vec<u8>>,
+    /// The reason of the last finished line that had one.
+    last: Option<Vec<u8>>,
 }
 
 impl ReasonScanner {
     /// Feeds more bytes of the stream.
-    pub fn feed(&mut self, mut data: &[u8]) {
-        while let Some(nl) = data.iter().position(|&b| b == b'\n') {
-            self.push(&data[..nl]);
-            self.end_line();
-            data = &data[nl + 1..];
+    pub fn feed(&mut self, data: &[u8]) {
+        let mut rest = data;
+        loop {
+            match rest.iter().position(|&b| b == b'\n') {
+                Some(nl) => {
+                    self.segment(&rest[..nl]);
+                    self.end_line();
+                    rest = &rest[nl + 1..];
+                }
+                None => {
+                    self.segment(rest);
+                    return;
+                }
+            }
         }
-        self.push(data);
     }
 
-    fn push(&mut self, data: &[u8]) {
-        let room = (MAX_REASON_LEN + EXIT_REASON_PREFIX.len()).saturating_sub(self.line.len());
-        self.line.extend_from_slice(&data[..data.len().min(room)]);
+    /// A piece of the current line.
+    fn segment(&mut self, seg: &[u8]) {
+        let prefix = EXIT_REASON_PREFIX.as_bytes();
+        let mut joined = std::mem::take(&mut self.carry);
+        joined.extend_from_slice(seg);
+        let found = joined.windows(prefix.len()).rposition(|w| w == prefix);
+        match found {
+            Some(at) => {
+                let after = &joined[at + prefix.len()..];
+                self.current = Some(after[..after.len().min(MAX_REASON_LEN)].to_vec());
+            }
+            None => {
+                if let Some(cur) = self.current.as_mut() {
+                    let room = MAX_REASON_LEN.saturating_sub(cur.len());
+                    cur.extend_from_slice(&seg[..seg.len().min(room)]);
+                }
+            }
+        }
+        let keep = prefix.len() - 1;
+        self.carry = joined[joined.len().saturating_sub(keep)..].to_vec();
     }
 
     fn end_line(&mut self) {
-        let line = String::from_utf8_lossy(&self.line);
-        if let Some(at) = line.rfind(EXIT_REASON_PREFIX) {
-            let reason = &line[at + EXIT_REASON_PREFIX.len()..];
-            self.last = Some(reason.trim_end_matches('\r').to_string());
+        if let Some(cur) = self.current.take() {
+            self.last = Some(cur);
         }
-        self.line.clear();
+        self.carry.clear();
     }
 
     /// The reason, if the last occurrence carried one.
     pub fn finish(mut self) -> Option<String> {
-        if !self.line.is_empty() {
-            self.end_line();
-        }
-        self.last.filter(|r| !r.is_empty())
+        self.end_line();
+        let last = self.last?;
+        let text = String::from_utf8_lossy(&last);
+        let text = text.trim_end_matches('\r');
+        (!text.is_empty()).then(|| text.to_string())
     }
 }
 
@@ -473,5 +503,19 @@ mod tests {
         assert_eq!(scan(&["nothing here\n"]), None);
         // An empty last reason means none, as in Pacemaker.
         assert_eq!(scan(&["ocf-exit-reason:real\nocf-exit-reason:\n"]), None);
+        // However long the line, and however the reads split it.
+        let long = "x".repeat(100_000);
+        assert_eq!(
+            scan(&[&long, "ocf-exit-", "reason:at the end"]),
+            Some("at the end".into())
+        );
+        assert_eq!(
+            scan(&["ocf-exit-reason:a", &long, "\n"]).map(|r| r.len()),
+            Some(MAX_REASON_LEN)
+        );
+        assert_eq!(
+            scan(&["ocf-exit-reason:first ", "ocf-exit-reason:second"]),
+            Some("second".into())
+        );
     }
 }

@@ -95,7 +95,7 @@ pub(crate) fn not_installed(what: &str, searched: &[&Path]) -> ExecOutcome {
 /// "20s", "1m30s", "250ms".
 pub(crate) fn readable(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = ms / 1000;
