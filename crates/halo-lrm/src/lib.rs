@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod conformance;
 pub mod digest;
 pub mod exec;
 pub mod history;

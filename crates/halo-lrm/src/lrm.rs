@@ -99,6 +99,9 @@ pub struct OpRequest {
     /// Meta-attributes added to the resource's (`OCF_RESKEY_CRM_meta_*`).
     #[serde(default)]
     pub meta: BTreeMap<String, String>,
+    /// Extra environment for this call only (diagnostics such as `OCF_TRACE_RA`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     /// The rc that means success; default 7 for probes, else 0.
     #[serde(default)]
     pub expected_rc: Option<i32>,
@@ -366,6 +369,7 @@ pub async fn perform(
             timeout_ms,
             params: params.clone(),
             meta,
+            env: req.env.clone(),
         };
         agent.execute(&exec, cancel).await
     };
@@ -539,6 +543,12 @@ impl Lrm {
                 req.key()
             )));
         }
+        self.execute_once(req).await
+    }
+
+    /// Runs one operation once, whatever its interval (a recurring op's single run,
+    /// as ocf-tester does), records and broadcasts it.
+    pub async fn execute_once(&self, req: OpRequest) -> Result<OpResult, LrmError> {
         if req.action == "stop" {
             self.cancel_all_recurring(&req.resource).await?;
         }

@@ -82,7 +82,7 @@ impl ResourceAgent for HeartbeatAgent {
             let inv = Invocation {
                 program: path,
                 args,
-                env: self.env.as_ref().clone(),
+                env: crate::agent::lsb::with_extra(&self.env, req),
                 timeout: Duration::from_millis(req.timeout_ms),
                 kill_grace: self.cfg.kill_grace,
                 output_limit: self.cfg.output_limit,

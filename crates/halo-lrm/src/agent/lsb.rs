@@ -18,6 +18,16 @@ pub(crate) fn script_path(cfg: &AgentConfig, name: &str) -> PathBuf {
     cfg.init_d.join(name)
 }
 
+/// The base environment plus the request's extra variables.
+pub(crate) fn with_extra(
+    base: &[(OsString, OsString)],
+    req: &ExecRequest,
+) -> Vec<(OsString, OsString)> {
+    let mut env = base.to_vec();
+    env.extend(req.env.iter().map(|(k, v)| (k.into(), v.into())));
+    env
+}
+
 /// An LSB init script.
 #[derive(Debug)]
 pub struct LsbAgent {
@@ -68,7 +78,7 @@ impl ResourceAgent for LsbAgent {
             let inv = Invocation {
                 program: path,
                 args: vec![action.clone().into()],
-                env: self.env.as_ref().clone(),
+                env: with_extra(&self.env, req),
                 timeout: Duration::from_millis(req.timeout_ms),
                 kill_grace: self.cfg.kill_grace,
                 output_limit: self.cfg.output_limit,

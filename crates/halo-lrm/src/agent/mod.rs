@@ -346,6 +346,9 @@ pub struct ExecRequest {
     /// Meta-attributes (`OCF_RESKEY_CRM_meta_*`, `-` written `_`); timeout, interval and
     /// name are always set from the fields above.
     pub meta: BTreeMap<String, String>,
+    /// Extra environment for this call only (diagnostics such as `OCF_TRACE_RA`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 /// What an agent said, in the executor's terms.

@@ -78,6 +78,7 @@ impl OcfAgent {
         set("OCF_RESKEY_CRM_meta_timeout", &req.timeout_ms.to_string());
         set("OCF_RESKEY_CRM_meta_interval", &req.interval_ms.to_string());
         set("OCF_RESKEY_CRM_meta_name", &req.action);
+        env.extend(req.env.iter().map(|(k, v)| (k.into(), v.into())));
         env
     }
 }
