@@ -273,3 +273,168 @@ async fn ops_on_one_resource_never_overlap() {
         );
     }
 }
+
+/// A loop device over a file; detached (and its mount undone) when dropped, also when
+/// the test fails.
+struct LoopDevice {
+    dev: String,
+    mountpoint: std::path::PathBuf,
+}
+
+impl LoopDevice {
+    fn new(image: &Path, mountpoint: &Path) -> LoopDevice {
+        let run = |cmd: &mut std::process::Command| {
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{cmd:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        run(std::process::Command::new("truncate")
+            .args(["-s", "32M"])
+            .arg(image));
+        run(std::process::Command::new("mkfs.ext4")
+            .args(["-q", "-F"])
+            .arg(image));
+        let dev = run(std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(image));
+        std::fs::create_dir_all(mountpoint).unwrap();
+        LoopDevice {
+            dev,
+            mountpoint: mountpoint.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        if is_mounted(&self.mountpoint) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.mountpoint)
+                .status();
+        }
+        let _ = std::process::Command::new("losetup")
+            .arg("-d")
+            .arg(&self.dev)
+            .status();
+    }
+}
+
+fn is_mounted(dir: &Path) -> bool {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let dir = dir.to_string_lossy();
+    mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(dir.as_ref()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_filesystem_on_a_loop_device() {
+    let fx = Fx::new();
+    let mnt = fx.path("mnt");
+    let lo = LoopDevice::new(&fx.path("fs.img"), &mnt);
+    let lrm = fx.lrm();
+    let fs = AgentSpec::ocf("heartbeat", "Filesystem");
+
+    // Required parameters are checked against the agent's own meta-data first.
+    register(&lrm, "nofs", &fs, &[("device", &lo.dev)]).await;
+    let r = op(&lrm, "nofs", "start").await;
+    assert_eq!(
+        (r.outcome.rc, r.outcome.status),
+        (OcfRc::ERR_CONFIGURED, ExecStatus::ErrorFatal)
+    );
+    assert_eq!(
+        r.outcome.exit_reason.as_deref(),
+        Some("required parameters missing: directory, fstype")
+    );
+    assert!(!is_mounted(&mnt));
+
+    register(
+        &lrm,
+        "fs",
+        &fs,
+        &[
+            ("device", &lo.dev),
+            ("directory", mnt.to_str().unwrap()),
+            ("fstype", "ext4"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        op(&lrm, "fs", "monitor").await.outcome.rc,
+        OcfRc::NOT_RUNNING
+    );
+    let start = op(&lrm, "fs", "start").await;
+    assert!(start.ok(), "{start:?}");
+    assert!(is_mounted(&mnt), "the agent mounted it");
+    let mut req = halo_lrm::OpRequest::new("fs", "monitor", 0);
+    req.expected_rc = Some(0);
+    req.op_params = params(&[("OCF_CHECK_LEVEL", "10")]);
+    let deep = lrm.execute(req).await.unwrap();
+    assert_eq!(
+        (deep.outcome.rc, deep.assessment.failure),
+        (OcfRc::OK, None),
+        "{deep:?}"
+    );
+    let stop = op(&lrm, "fs", "stop").await;
+    assert!(stop.ok(), "{stop:?}");
+    assert!(!is_mounted(&mnt), "the agent unmounted it");
+    assert_eq!(
+        op(&lrm, "fs", "monitor").await.outcome.rc,
+        OcfRc::NOT_RUNNING
+    );
+    drop(lo);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_mailto_with_our_own_mail_command() {
+    let fx = Fx::new();
+    let outbox = fx.path("outbox");
+    // A `mail` for the agent to find on its PATH: records the subject, recipients and
+    // body instead of sending anything.
+    fx.tool(
+        "mail",
+        &format!(
+            "#!/bin/sh\n{{ echo \"ARGS: $*\"; cat; echo \"--END--\"; }} >> {}\n",
+            outbox.display()
+        ),
+    );
+    let lrm = fx.lrm();
+    let mailto = AgentSpec::ocf("heartbeat", "MailTo");
+    register(
+        &lrm,
+        "mail",
+        &mailto,
+        &[("email", "ops@example.invalid"), ("subject", "halo test")],
+    )
+    .await;
+    assert!(op(&lrm, "mail", "validate-all").await.ok());
+    assert_eq!(
+        op(&lrm, "mail", "monitor").await.outcome.rc,
+        OcfRc::NOT_RUNNING
+    );
+    assert!(op(&lrm, "mail", "start").await.ok());
+    assert_eq!(op(&lrm, "mail", "monitor").await.outcome.rc, OcfRc::OK);
+    assert!(op(&lrm, "mail", "stop").await.ok());
+    let sent = std::fs::read_to_string(&outbox).unwrap();
+    let mails: Vec<&str> = sent.split("--END--\n").filter(|m| !m.is_empty()).collect();
+    assert_eq!(mails.len(), 2, "one mail on start, one on stop:\n{sent}");
+    assert!(
+        mails[0].starts_with("ARGS: -s halo test Takeover in progress")
+            && mails[0].contains("ops@example.invalid"),
+        "{sent}"
+    );
+    assert!(mails[1].contains("Migrating resource away"), "{sent}");
+
+    // Without an email address: the agent's meta-data says it is required.
+    register(&lrm, "nomail", &mailto, &[]).await;
+    let r = op(&lrm, "nomail", "start").await;
+    assert_eq!(
+        r.outcome.exit_reason.as_deref(),
+        Some("required parameter missing: email")
+    );
+}
