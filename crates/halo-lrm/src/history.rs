@@ -95,19 +95,7 @@ pub struct OpRecord {
 impl OpRecord {
     /// The execution status, if the code is one we know.
     pub fn exec_status(&self) -> Option<ExecStatus> {
-        [
-            ExecStatus::Pending,
-            ExecStatus::Done,
-            ExecStatus::Cancelled,
-            ExecStatus::Timeout,
-            ExecStatus::NotSupported,
-            ExecStatus::Error,
-            ExecStatus::ErrorHard,
-            ExecStatus::ErrorFatal,
-            ExecStatus::NotInstalled,
-        ]
-        .into_iter()
-        .find(|s| s.code() == self.op_status)
+        ExecStatus::from_code(self.op_status)
     }
 }
 

@@ -130,6 +130,23 @@ impl ExecStatus {
         }
     }
 
+    /// The status with Pacemaker's number `code`.
+    pub fn from_code(code: i32) -> Option<ExecStatus> {
+        [
+            ExecStatus::Pending,
+            ExecStatus::Done,
+            ExecStatus::Cancelled,
+            ExecStatus::Timeout,
+            ExecStatus::NotSupported,
+            ExecStatus::Error,
+            ExecStatus::ErrorHard,
+            ExecStatus::ErrorFatal,
+            ExecStatus::NotInstalled,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+
     /// Pacemaker's human name for the status.
     pub fn describe(self) -> &'static str {
         match self {

@@ -95,21 +95,9 @@ fn history(
 }
 
 fn status_name(code: i32) -> String {
-    [
-        ExecStatus::Pending,
-        ExecStatus::Done,
-        ExecStatus::Cancelled,
-        ExecStatus::Timeout,
-        ExecStatus::NotSupported,
-        ExecStatus::Error,
-        ExecStatus::ErrorHard,
-        ExecStatus::ErrorFatal,
-        ExecStatus::NotInstalled,
-    ]
-    .into_iter()
-    .find(|s| s.code() == code)
-    .map(|s| s.describe().to_string())
-    .unwrap_or_else(|| format!("status {code}"))
+    ExecStatus::from_code(code)
+        .map(|s| s.describe().to_string())
+        .unwrap_or_else(|| format!("status {code}"))
 }
 
 fn render(histories: &[ResourceHistory], status: bool) -> String {
