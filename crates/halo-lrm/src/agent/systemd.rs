@@ -119,6 +119,10 @@ impl From<zbus::Error> for CallError {
                 "org.freedesktop.DBus.Error.ServiceUnknown"
                 | "org.freedesktop.DBus.Error.NameHasNoOwner",
             ) => CallError::NotRunning(e.to_string()),
+            // The bus tried to start systemd on demand and could not.
+            Some(n) if n.starts_with("org.freedesktop.DBus.Error.Spawn.") => {
+                CallError::NotRunning(e.to_string())
+            }
             _ => CallError::Other(e.to_string()),
         }
     }
