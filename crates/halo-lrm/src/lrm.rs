@@ -231,6 +231,10 @@ pub enum LrmEvent {
         rc: OcfRc,
         /// The unchanged status.
         status: ExecStatus,
+        /// When this run started, epoch milliseconds.
+        started_ms: u64,
+        /// How long it ran, milliseconds.
+        duration_ms: u64,
     },
 }
 
@@ -288,6 +292,15 @@ struct Inner {
     permits: Arc<Semaphore>,
     next_call: AtomicI64,
     events: broadcast::Sender<LrmEvent>,
+    writes: Mutex<Writes>,
+    written: tokio::sync::Notify,
+}
+
+/// History writes not yet on disk: the newest snapshot per resource (`None`: remove).
+#[derive(Debug, Default)]
+struct Writes {
+    pending: BTreeMap<String, Option<ResourceHistory>>,
+    writing: bool,
 }
 
 /// The local resource manager. Cheap to clone (a handle).
@@ -440,6 +453,8 @@ impl Lrm {
                 slots: Mutex::new(slots),
                 next_call: AtomicI64::new(max_call + 1),
                 events,
+                writes: Mutex::new(Writes::default()),
+                written: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -477,7 +492,9 @@ impl Lrm {
             slot.history.resource = def;
             slot.history.clone()
         };
-        self.inner.persist(snapshot).await
+        self.inner
+            .enqueue(&snapshot.resource.id.clone(), Some(snapshot));
+        Ok(())
     }
 
     /// Forgets a resource: cancels its recurring operations and removes its history.
@@ -487,10 +504,25 @@ impl Lrm {
         if removed.is_none() {
             return Err(LrmError::UnknownResource(id.to_string()));
         }
-        let store = self.inner.store.clone();
-        let id = id.to_string();
-        run_blocking(move || store.remove(&id)).await?;
+        self.inner.enqueue(id, None);
         Ok(())
+    }
+
+    /// Waits until every history change so far is on disk.
+    ///
+    /// Results are written behind: an operation's result is returned and broadcast at
+    /// once, and its resource's history file is rewritten (atomically, fsynced) right
+    /// after, bursts coalescing into one write per resource. A crash in between loses
+    /// the newest records of that resource, never the file; the probe after a restart
+    /// ([`Lrm::recover`]) finds the real state either way.
+    pub async fn flush(&self) {
+        loop {
+            let notified = self.inner.written.notified();
+            if self.inner.pending_is_empty() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Registered resources, sorted by id.
@@ -720,6 +752,7 @@ impl Lrm {
         for r in all {
             stop_recurring(r).await;
         }
+        self.flush().await;
     }
 }
 
@@ -753,14 +786,65 @@ impl Inner {
         self.next_call.fetch_add(1, Ordering::Relaxed)
     }
 
-    async fn persist(&self, snapshot: ResourceHistory) -> Result<(), LrmError> {
-        let store = self.store.clone();
-        run_blocking(move || store.save(&snapshot)).await?;
-        Ok(())
+    /// Queues `snapshot` (or, with `None`, the removal) of resource `id` for the
+    /// writer, replacing what was queued for it before, and makes sure a writer runs.
+    fn enqueue(self: &Arc<Self>, id: &str, snapshot: Option<ResourceHistory>) {
+        let start = {
+            let mut w = self.lock_writes();
+            w.pending.insert(id.to_string(), snapshot);
+            !std::mem::replace(&mut w.writing, true)
+        };
+        if start {
+            let me = Arc::clone(self);
+            tokio::spawn(async move { me.write_pending().await });
+        }
+    }
+
+    fn lock_writes(&self) -> std::sync::MutexGuard<'_, Writes> {
+        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pending_is_empty(&self) -> bool {
+        let w = self.lock_writes();
+        w.pending.is_empty() && !w.writing
+    }
+
+    /// The writer: takes everything queued, writes it, until nothing is left.
+    async fn write_pending(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut w = self.lock_writes();
+                if w.pending.is_empty() {
+                    w.writing = false;
+                    drop(w);
+                    self.written.notify_waiters();
+                    return;
+                }
+                std::mem::take(&mut w.pending)
+            };
+            let store = self.store.clone();
+            let done = run_blocking(move || {
+                for (id, snap) in batch {
+                    let r = match snap {
+                        Some(h) => store.save(&h),
+                        None => store.remove(&id),
+                    };
+                    if let Err(e) = r {
+                        tracing::error!("cannot write the LRM history: {e}");
+                    }
+                }
+                Ok(())
+            })
+            .await;
+            if let Err(e) = done {
+                tracing::error!("the LRM history writer failed: {e}");
+            }
+            self.written.notify_waiters();
+        }
     }
 
     /// Appends `res` to its resource's history, saves it and broadcasts it.
-    async fn record(&self, res: &OpResult) -> Result<(), LrmError> {
+    async fn record(self: &Arc<Self>, res: &OpResult) -> Result<(), LrmError> {
         let rec = res.record(&self.cfg.node, self.cfg.stored_output);
         let snapshot = {
             let mut slots = self.lock_slots();
@@ -770,11 +854,11 @@ impl Inner {
             slot.history.push(rec, self.cfg.history_limit);
             slot.history.clone()
         };
-        let saved = self.persist(snapshot).await;
+        self.enqueue(&res.resource, Some(snapshot));
         let _ = self.events.send(LrmEvent::Completed {
             result: Box::new(res.clone()),
         });
-        saved
+        Ok(())
     }
 }
 
@@ -907,6 +991,8 @@ async fn recurring_loop(inner: Arc<Inner>, req: OpRequest, call_id: i64, mut can
                     call_id,
                     rc: now.0,
                     status: now.1,
+                    started_ms: res.outcome.started_ms,
+                    duration_ms: res.outcome.duration_ms,
                 });
             }
         } else {

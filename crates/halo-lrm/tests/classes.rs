@@ -322,6 +322,8 @@ fn history_survives_a_restart_and_recovery_probes_and_resumes() {
                 .await
                 .unwrap();
             wait_event(&mut rx, |r| r.resource == "up" && r.interval_ms == 200).await;
+            // Results are written behind; the crash comes after they reached the disk.
+            lrm.flush().await;
             lrm.histories()
                 .iter()
                 .map(|h| h.max_call_id())

@@ -168,6 +168,7 @@ mod tests {
                     .await
                     .unwrap();
             }
+            lrm.flush().await;
         });
         let store = HistoryStore::existing(&dir.path().join("state"));
         let hs: Vec<ResourceHistory> = store
