@@ -41,7 +41,7 @@ pub const EXIT_REASON_PREFIX: &str = "ocf-exit-reason:";
 const FINAL_READ_BUDGET: usize = 1 << 20;
 
 /// Longest exit reason kept, in bytes; longer lines are cut.
-const MAX_REASON_LEN: usize = 4096;
+pub const MAX_REASON_LEN: usize = 4096;
 
 /// One process to run.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use halo_lrm::{AgentSpec, ExecStatus, OcfRc, ResourceState, Severity};
+use halo_lrm::{AgentSpec, ExecStatus, OcfRc, OpRequest, ResourceState, Severity};
 
 fn dummy() -> AgentSpec {
     AgentSpec::ocf("heartbeat", "Dummy")
@@ -437,4 +437,81 @@ async fn heartbeat_mailto_with_our_own_mail_command() {
         r.outcome.exit_reason.as_deref(),
         Some("required parameter missing: email")
     );
+}
+
+/// The actions beyond start/stop/monitor: migrate_to/migrate_from with their meta
+/// attributes, reload, reload-agent, notify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_reload_and_notify() {
+    let Some(dummy) = pacemaker_agent("Dummy") else {
+        return;
+    };
+    let Some(stateful) = pacemaker_agent("Stateful") else {
+        return;
+    };
+    let fx = Fx::new();
+    let lrm = fx.lrm();
+    // One resource, "moving" between two places on this machine: its state file.
+    let (src_state, dst_state) = (fx.path("src.state"), fx.path("dst.state"));
+    let envfile = fx.path("env.txt");
+    let e = envfile.to_str().unwrap();
+    register(
+        &lrm,
+        "src",
+        &dummy,
+        &[("state", src_state.to_str().unwrap()), ("envfile", e)],
+    )
+    .await;
+    register(
+        &lrm,
+        "dst",
+        &dummy,
+        &[("state", dst_state.to_str().unwrap()), ("envfile", e)],
+    )
+    .await;
+    assert!(op(&lrm, "src", "start").await.ok());
+
+    let mut to = OpRequest::new("src", "migrate_to", 0);
+    to.meta = params(&[("migrate_source", "node1"), ("migrate_target", "node2")]);
+    let r = lrm.execute(to).await.unwrap();
+    assert!(r.ok() && !src_state.exists(), "{r:?}");
+    let mut from = OpRequest::new("dst", "migrate_from", 0);
+    from.meta = params(&[("migrate_source", "node1"), ("migrate_target", "node2")]);
+    let r = lrm.execute(from).await.unwrap();
+    assert!(r.ok() && dst_state.exists(), "{r:?}");
+    assert_eq!(r.assessment.state, halo_lrm::ResourceState::Running);
+    let env = std::fs::read_to_string(&envfile).unwrap();
+    assert!(
+        env.contains("OCF_RESKEY_CRM_meta_migrate_target=node2"),
+        "{env}"
+    );
+    assert!(
+        env.contains("OCF_RESKEY_CRM_meta_migrate_source=node1"),
+        "{env}"
+    );
+
+    assert!(op(&lrm, "dst", "reload").await.ok());
+    assert!(op(&lrm, "dst", "reload-agent").await.ok());
+    assert_eq!(op(&lrm, "dst", "monitor").await.outcome.rc, OcfRc::OK);
+    assert!(op(&lrm, "dst", "stop").await.ok());
+
+    let ms_state = fx.path("ms.state");
+    register(
+        &lrm,
+        "ms",
+        &stateful,
+        &[("state", ms_state.to_str().unwrap())],
+    )
+    .await;
+    assert!(op(&lrm, "ms", "start").await.ok());
+    let mut n = OpRequest::new("ms", "notify", 0);
+    n.meta = params(&[
+        ("notify_type", "pre"),
+        ("notify_operation", "promote"),
+        ("notify_promote_resource", "ms:0"),
+        ("notify_promote_uname", "node1"),
+    ]);
+    let r = lrm.execute(n).await.unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert!(op(&lrm, "ms", "stop").await.ok());
 }
