@@ -27,21 +27,24 @@ impl Score {
     /// `-INFINITY`.
     pub const MINUS_INFINITY: Score = Score(-INFINITY);
 
-    /// Parses a score the way Pacemaker does: `INFINITY`, `+INFINITY`, `-INFINITY`
-    /// (any case), the health colours `red`/`yellow`/`green` (given their values),
-    /// or an integer, clamped to ±INFINITY. Returns `None` for anything else.
+    /// Parses a score the way Pacemaker does: `INFINITY`, `+INFINITY`,
+    /// `-INFINITY`, the health colours `red`/`yellow`/`green` (given their
+    /// values), or an integer (like `strtoll`: a leading integer, anything after
+    /// it ignored, so `1.0` is 1), clamped to ±INFINITY. Returns `None` when
+    /// there is no number.
     pub fn parse_with_colors(s: &str, red: i32, yellow: i32, green: i32) -> Option<Score> {
-        let t = s.trim();
-        let lower = t.to_ascii_lowercase();
-        match lower.as_str() {
-            "infinity" | "+infinity" => return Some(Score::INFINITY),
-            "-infinity" => return Some(Score::MINUS_INFINITY),
+        match s {
+            "INFINITY" | "+INFINITY" => return Some(Score::INFINITY),
+            "-INFINITY" => return Some(Score::MINUS_INFINITY),
+            _ => {}
+        }
+        match s.to_ascii_lowercase().as_str() {
             "red" => return Some(Score(red)),
             "yellow" => return Some(Score(yellow)),
             "green" => return Some(Score(green)),
             _ => {}
         }
-        let v: i64 = parse_leading_int(t)?;
+        let v: i64 = parse_leading_int(s)?;
         Some(Score(
             v.clamp(-i64::from(INFINITY), i64::from(INFINITY)) as i32
         ))
@@ -79,15 +82,17 @@ pub fn add_scores(a: i32, b: i32) -> i32 {
     (a + b).clamp(-INFINITY, INFINITY)
 }
 
-/// Parses an optionally signed decimal prefix (like `strtoll`, requiring at least
-/// one digit and nothing but whitespace after it).
-fn parse_leading_int(t: &str) -> Option<i64> {
-    let (neg, digits) = match t.as_bytes().first() {
+/// Parses an optionally signed decimal prefix like `strtoll` (leading whitespace
+/// allowed, at least one digit, anything after the digits ignored).
+fn parse_leading_int(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let (neg, rest) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let digits: &str = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
+    if digits.is_empty() {
         return None;
     }
     let mut v: i64 = 0;
@@ -2277,11 +2282,14 @@ mod tests {
     #[test]
     fn score_arithmetic_clamps_and_infinities_dominate() {
         assert_eq!(Score::parse("INFINITY"), Some(Score::INFINITY));
+        assert_eq!(Score::parse("+INFINITY"), Some(Score::INFINITY));
         assert_eq!(Score::parse("+inf"), None);
         assert_eq!(Score::parse("-INFINITY"), Some(Score::MINUS_INFINITY));
         assert_eq!(Score::parse("5000000"), Some(Score::INFINITY));
         assert_eq!(Score::parse("-12"), Some(Score(-12)));
         assert_eq!(Score::parse("abc"), None);
+        assert_eq!(Score::parse("1.0"), Some(Score(1)));
+        assert_eq!(Score::parse("infinity"), None);
         assert_eq!(Score(INFINITY) + Score(-INFINITY), Score(-INFINITY));
         assert_eq!(Score(999_999) + Score(5), Score(INFINITY));
         assert_eq!(Score(-999_999) + Score(-5), Score(-INFINITY));

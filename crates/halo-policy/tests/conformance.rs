@@ -1,0 +1,199 @@
+//! Conformance with Pacemaker's scheduler regression corpus.
+//!
+//! Runs every test in `conformance/pacemaker-scheduler` (see its README), compares
+//! our Transition Summary with the expected one (whitespace-normalized, in
+//! order), and prints pass counts per tier with the failing test names.
+//!
+//! `conformance/passing.txt` lists the tests known to pass: this test fails if
+//! any of them stops passing. Set `HALO_CONFORMANCE_UPDATE=1` to rewrite the list
+//! from the current results (`cargo xtask conformance --update` does that).
+//! `HALO_CONFORMANCE_ONLY=name[,name]` runs only the named tests and prints
+//! their expected and actual summaries.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use halo_cib::Cib;
+use halo_types::Timestamp;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
+}
+
+fn corpus() -> PathBuf {
+    root().join("pacemaker-scheduler")
+}
+
+/// The normalized lines of the Transition Summary block of a summary file.
+fn expected_summary(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(start) = lines
+        .iter()
+        .position(|l| l.trim_end() == "Transition Summary:")
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut i = start + 1;
+    while i < lines.len() {
+        let l = lines[i];
+        let is_header = !l.starts_with(' ') && l.trim_end().ends_with(':') && !l.trim().is_empty();
+        if is_header {
+            break;
+        }
+        let norm = normalize(l);
+        if !norm.is_empty() {
+            out.push(norm);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn normalize(l: &str) -> String {
+    l.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// "Now" for a test: its execution-date, or a fixed time in 2030 (the corpus
+/// README says any time from 2026 to 2045 gives the same results).
+fn now_for(cib: &Cib) -> Timestamp {
+    let secs = halo_policy::execution_date(cib).unwrap_or(1_900_000_000);
+    Timestamp::from_duration(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+enum Outcome {
+    Pass,
+    Fail(String),
+}
+
+fn run_one(dir: &Path, name: &str) -> Outcome {
+    let xml = match std::fs::read_to_string(dir.join("xml").join(format!("{name}.xml"))) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Fail(format!("cannot read input: {e}")),
+    };
+    let expected =
+        match std::fs::read_to_string(dir.join("summary").join(format!("{name}.summary"))) {
+            Ok(t) => expected_summary(&t),
+            Err(e) => return Outcome::Fail(format!("cannot read summary: {e}")),
+        };
+    let cib = match Cib::from_xml(&xml) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Fail(format!("CIB rejected: {e}")),
+    };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        halo_policy::schedule(&cib, now_for(&cib))
+    }));
+    let transition = match result {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return Outcome::Fail(format!("scheduler error: {e}")),
+        Err(_) => return Outcome::Fail("scheduler panicked".into()),
+    };
+    let actual: Vec<String> = halo_policy::format_summary(&transition.summary)
+        .iter()
+        .map(|l| normalize(l))
+        .collect();
+    if actual == expected {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(format!(
+            "expected:\n    {}\n  actual:\n    {}",
+            expected.join("\n    "),
+            actual.join("\n    ")
+        ))
+    }
+}
+
+#[test]
+fn pacemaker_scheduler_corpus() {
+    let dir = corpus();
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("MANIFEST.tsv");
+    let mut tests: Vec<(String, String)> = Vec::new();
+    for line in manifest.lines() {
+        if line.starts_with('#') || line.starts_with("name\t") || line.trim().is_empty() {
+            continue;
+        }
+        let mut f = line.split('\t');
+        let (Some(name), Some(tier)) = (f.next(), f.next()) else {
+            continue;
+        };
+        tests.push((name.to_string(), tier.to_string()));
+    }
+    assert!(tests.len() > 300, "the corpus is incomplete");
+
+    let only: Option<Vec<String>> = std::env::var("HALO_CONFORMANCE_ONLY")
+        .ok()
+        .map(|s| s.split(',').map(str::to_string).collect());
+    let verbose = only.is_some();
+
+    let mut per_tier: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut passing: Vec<String> = Vec::new();
+    for (name, tier) in &tests {
+        if let Some(o) = &only
+            && !o.contains(name)
+        {
+            continue;
+        }
+        let e = per_tier.entry(tier.clone()).or_default();
+        e.1 += 1;
+        match run_one(&dir, name) {
+            Outcome::Pass => {
+                e.0 += 1;
+                passing.push(name.clone());
+                if verbose {
+                    println!("PASS {name}");
+                }
+            }
+            Outcome::Fail(why) => {
+                if verbose {
+                    println!("FAIL {name}\n  {why}");
+                }
+                failing.entry(tier.clone()).or_default().push(name.clone());
+            }
+        }
+    }
+    for (tier, (pass, total)) in &per_tier {
+        println!("tier {tier}: {pass}/{total} pass");
+    }
+    for (tier, names) in &failing {
+        println!("tier {tier} failing: {}", names.join(" "));
+    }
+    if only.is_some() {
+        return;
+    }
+
+    let list_path = root().join("passing.txt");
+    passing.sort();
+    if std::env::var("HALO_CONFORMANCE_UPDATE").is_ok_and(|v| v == "1") {
+        let mut text = String::from(
+            "# Tests of conformance/pacemaker-scheduler whose Transition Summary halo reproduces.\n\
+             # Maintained by `cargo xtask conformance --update`; a listed test that fails fails CI.\n",
+        );
+        for p in &passing {
+            text.push_str(p);
+            text.push('\n');
+        }
+        std::fs::write(&list_path, text).expect("write passing.txt");
+        println!(
+            "wrote {} passing tests to {}",
+            passing.len(),
+            list_path.display()
+        );
+        return;
+    }
+    let known = std::fs::read_to_string(&list_path).unwrap_or_default();
+    let regressions: Vec<&str> = known
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !passing.iter().any(|p| p == l))
+        .collect();
+    assert!(
+        regressions.is_empty(),
+        "{} previously passing tests fail now: {}",
+        regressions.len(),
+        regressions.join(" ")
+    );
+}
