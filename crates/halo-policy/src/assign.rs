@@ -71,34 +71,6 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// `pcmk__group_apply_location`: the group's location applies to the first
-    /// member, and (for negative or role-less constraints) to all members.
-    pub fn apply_location_group(&mut self, r: RscId, l: usize) {
-        let children = self.rscs[r].children.clone();
-        let Some(&first) = children.first() else {
-            return;
-        };
-        let (all_negative, probe_never) = {
-            let loc = &self.locations[l];
-            (
-                loc.nodes.iter().all(|(_, s)| *s < 0),
-                loc.probe_mode == ProbeMode::Never,
-            )
-        };
-        let _ = probe_never;
-        self.apply_location_primitive(r, l);
-        // Pacemaker applies a group's location to its members; negative scores
-        // to all of them, positive ones to the first member only (later members
-        // follow through the group's internal colocations).
-        let apply_to_all = all_negative || self.locations[l].nodes.is_empty();
-        for (i, c) in children.into_iter().enumerate() {
-            if i == 0 || apply_to_all {
-                self.apply_location(c, l);
-            }
-        }
-        let _ = first;
-    }
-
     /// `pcmk__clone_apply_location`: applies to the clone and every instance.
     pub fn apply_location_clone(&mut self, r: RscId, l: usize) {
         self.apply_location_primitive(r, l);
@@ -349,7 +321,7 @@ impl<'a> Scheduler<'a> {
         if self.rflag(col.primary, rf::UNASSIGNED) {
             self.assign(col.primary, None, true);
         }
-        self.apply_coloc_score(r, col.primary, c);
+        self.apply_coloc_score(r, r, col.primary, c, true);
         if let Some(a) = archive
             && !self.any_node_available(&self.rscs[r].allowed)
         {
@@ -357,12 +329,24 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// `apply_coloc_score` method dispatch on the primary (on behalf of the
-    /// dependent).
-    pub fn apply_coloc_score(&mut self, dependent: RscId, primary: RscId, c: usize) -> i32 {
-        match self.rscs[primary].variant {
+    /// `apply_coloc_score` method dispatch: `on` is the resource whose method
+    /// is called; `for_dependent` says whether it is called on behalf of the
+    /// dependent (Pacemaker's argument of the same name).
+    pub fn apply_coloc_score(
+        &mut self,
+        on: RscId,
+        dependent: RscId,
+        primary: RscId,
+        c: usize,
+        for_dependent: bool,
+    ) -> i32 {
+        match self.rscs[on].variant {
+            Variant::Primitive if for_dependent => {
+                self.apply_coloc_score(primary, dependent, primary, c, false)
+            }
             Variant::Primitive => self.primitive_apply_coloc_score(dependent, primary, c),
-            Variant::Group => self.group_apply_coloc_score(dependent, primary, c),
+            Variant::Group if for_dependent => self.colocate_group_with(dependent, primary, c),
+            Variant::Group => self.colocate_with_group(dependent, primary, c),
             Variant::Clone => self.clone_apply_coloc_score(dependent, primary, c),
         }
     }

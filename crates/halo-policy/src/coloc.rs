@@ -295,8 +295,7 @@ impl<'a> Scheduler<'a> {
             mult = -1;
         }
         let delta = mult * col.score;
-        self.rscs[dependent].promotion_priority =
-            add_scores(delta, self.rscs[dependent].promotion_priority);
+        self.rscs[dependent].priority = add_scores(delta, self.rscs[dependent].priority);
         delta
     }
 

@@ -197,7 +197,7 @@ impl<'a> Scheduler<'a> {
 
     /// `update_ordered_actions` method dispatch (on `then`'s resource).
     #[allow(clippy::too_many_arguments)]
-    fn update(
+    pub fn update_dispatch(
         &mut self,
         r: RscId,
         first: ActionId,
@@ -242,7 +242,7 @@ impl<'a> Scheduler<'a> {
         let first_rsc = self.actions[first].rsc;
         if oflags & ar::FIRST_IMPLIES_THEN != 0 {
             if let Some(tr) = then_rsc {
-                changed |= self.update(
+                changed |= self.update_dispatch(
                     tr,
                     first,
                     then,
@@ -259,7 +259,7 @@ impl<'a> Scheduler<'a> {
         if oflags & ar::INTERMEDIATE_STOP != 0
             && let Some(tr) = then_rsc
         {
-            changed |= self.update(
+            changed |= self.update_dispatch(
                 tr,
                 first,
                 then,
@@ -271,7 +271,7 @@ impl<'a> Scheduler<'a> {
         }
         if oflags & ar::THEN_IMPLIES_FIRST != 0 {
             if let Some(fr) = first_rsc {
-                changed |= self.update(
+                changed |= self.update_dispatch(
                     fr,
                     first,
                     then,
@@ -288,7 +288,7 @@ impl<'a> Scheduler<'a> {
         if oflags & ar::PROMOTED_THEN_IMPLIES_FIRST != 0
             && let Some(tr) = then_rsc
         {
-            changed |= self.update(
+            changed |= self.update_dispatch(
                 tr,
                 first,
                 then,
@@ -300,7 +300,7 @@ impl<'a> Scheduler<'a> {
         }
         if oflags & ar::MIN_RUNNABLE != 0 {
             if let Some(tr) = then_rsc {
-                changed |= self.update(
+                changed |= self.update_dispatch(
                     tr,
                     first,
                     then,
@@ -327,7 +327,7 @@ impl<'a> Scheduler<'a> {
                 self.actions[then].before[then_idx].flags = ar::NONE;
                 oflags = ar::NONE;
             } else {
-                changed |= self.update(
+                changed |= self.update_dispatch(
                     tr,
                     first,
                     then,
@@ -340,7 +340,7 @@ impl<'a> Scheduler<'a> {
         }
         if oflags & ar::UNRUNNABLE_FIRST_BLOCKS != 0 {
             if let Some(tr) = then_rsc {
-                changed |= self.update(
+                changed |= self.update_dispatch(
                     tr,
                     first,
                     then,
@@ -357,7 +357,7 @@ impl<'a> Scheduler<'a> {
         if oflags & ar::UNMIGRATABLE_THEN_BLOCKS != 0
             && let Some(tr) = then_rsc
         {
-            changed |= self.update(
+            changed |= self.update_dispatch(
                 tr,
                 first,
                 then,
@@ -370,7 +370,7 @@ impl<'a> Scheduler<'a> {
         if oflags & ar::FIRST_ELSE_THEN != 0
             && let Some(tr) = then_rsc
         {
-            changed |= self.update(
+            changed |= self.update_dispatch(
                 tr,
                 first,
                 then,
@@ -383,7 +383,7 @@ impl<'a> Scheduler<'a> {
         if oflags & ar::ORDERED != 0
             && let Some(tr) = then_rsc
         {
-            changed |= self.update(
+            changed |= self.update_dispatch(
                 tr,
                 first,
                 then,
@@ -396,7 +396,7 @@ impl<'a> Scheduler<'a> {
         if oflags & ar::ASYMMETRIC != 0
             && let Some(tr) = then_rsc
         {
-            changed |= self.update(
+            changed |= self.update_dispatch(
                 tr,
                 first,
                 then,

@@ -331,8 +331,6 @@ pub struct Rsc<'a> {
     /// Group ordered/colocated flags.
     pub group_ordered: bool,
     pub group_colocated: bool,
-    /// Promotion priority scratch (promotable clone instances).
-    pub promotion_priority: i32,
 }
 
 /// An action (Pacemaker's `pcmk_action_t`).

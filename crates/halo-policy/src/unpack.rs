@@ -459,7 +459,6 @@ impl<'a> Scheduler<'a> {
             clone: None,
             group_ordered: true,
             group_colocated: true,
-            promotion_priority: 0,
         });
         self.rsc_by_id.entry(id).or_insert(r);
         r
