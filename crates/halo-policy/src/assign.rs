@@ -286,6 +286,8 @@ impl<'a> Scheduler<'a> {
             return changed;
         };
         self.rscs[r].assigned = Some(n);
+        self.rscs[r].assigned_score =
+            self.rscs[r].allowed[n].map_or(self.nodes[n].weight, |a| a.score);
         self.nodes[n].num_resources += 1;
         if let Some(a) = self.rscs[r].allowed[n].as_mut() {
             a.count += 1;

@@ -3,11 +3,12 @@
 //! stops of resources on the node become pseudo-actions implied by the fencing.
 //! Unfencing (`stonith ... on`) is ordered before resources that require it.
 
+use crate::nvsets::Refs;
 use crate::sched::*;
 
 impl<'a> Scheduler<'a> {
     /// `schedule_fencing_and_shutdowns`.
-    pub fn schedule_fencing_and_shutdowns(&mut self) {
+    pub fn schedule_fencing_and_shutdowns(&mut self, refs: &Refs<'a>) {
         let have_managed = self
             .top
             .clone()
@@ -24,7 +25,7 @@ impl<'a> Scheduler<'a> {
                 let f = self.fence_op(n, None, false, Some("node is unclean"), false);
                 let name = self.nodes[n].name.clone();
                 self.warn(format!("Scheduling node {name} for fencing"));
-                self.order_vs_fencing(f);
+                self.order_vs_fencing(refs, f);
                 fencing = Some(f);
                 if is_dc {
                     dc_down = Some(f);
@@ -122,16 +123,16 @@ impl<'a> Scheduler<'a> {
     }
 
     /// `pcmk__order_vs_fencing`.
-    pub fn order_vs_fencing(&mut self, fencing: ActionId) {
+    pub fn order_vs_fencing(&mut self, refs: &Refs<'a>, fencing: ActionId) {
         for r in self.top.clone() {
-            self.rsc_fencing_ordering(r, fencing);
+            self.rsc_fencing_ordering(refs, r, fencing);
         }
     }
 
-    fn rsc_fencing_ordering(&mut self, r: RscId, fencing: ActionId) {
+    fn rsc_fencing_ordering(&mut self, refs: &Refs<'a>, r: RscId, fencing: ActionId) {
         if !self.rscs[r].children.is_empty() {
             for c in self.rscs[r].children.clone() {
-                self.rsc_fencing_ordering(c, fencing);
+                self.rsc_fencing_ordering(refs, c, fencing);
             }
             return;
         }
@@ -139,7 +140,7 @@ impl<'a> Scheduler<'a> {
             return;
         }
         self.order_start_vs_fencing(r, fencing);
-        self.order_stop_vs_fencing(r, fencing);
+        self.order_stop_vs_fencing(refs, r, fencing);
     }
 
     fn rsc_known_on(&self, r: RscId, n: NodeId) -> bool {
@@ -178,7 +179,7 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    fn order_stop_vs_fencing(&mut self, r: RscId, fencing: ActionId) {
+    fn order_stop_vs_fencing(&mut self, refs: &Refs<'a>, r: RscId, fencing: ActionId) {
         let Some(target) = self.actions[fencing].node else {
             return;
         };
@@ -199,7 +200,7 @@ impl<'a> Scheduler<'a> {
                 }
             }
             if self.rflag(r, rf::NOTIFY) {
-                self.order_notifs_after_fencing(a, r, fencing);
+                self.order_notifs_after_fencing(refs, a, r, fencing);
             }
         }
         let demotes = self.rsc_actions(r, Some(target), "demote", false);

@@ -39,9 +39,11 @@ mod digest;
 mod fencing;
 mod group;
 mod history;
+mod notify;
 mod nvsets;
 mod ordering;
 mod probes;
+mod promotable;
 mod recurring;
 mod sched;
 mod summary;
@@ -135,7 +137,7 @@ impl<'a> sched::Scheduler<'a> {
         self.handle_rsc_config_changes(&refs);
         self.assign_resources();
         self.schedule_resource_actions(&refs);
-        self.schedule_fencing_and_shutdowns();
+        self.schedule_fencing_and_shutdowns(&refs);
         self.apply_orderings(&refs);
         Ok(())
     }

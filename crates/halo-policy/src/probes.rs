@@ -208,7 +208,8 @@ impl<'a> Scheduler<'a> {
             interleave =
                 crate::util::is_true(self.rscs[ar_].meta.get("interleave").map(String::as_str));
             if interleave {
-                compatible = self.find_compatible_instance(probe_rsc, ar_, Role::Unknown, false);
+                compatible =
+                    self.find_compatible_instance(probe_rsc, ar_, Role::Unknown, false, None);
             }
         }
         let afters: Vec<Rel> = self.actions[after].after.iter().rev().copied().collect();

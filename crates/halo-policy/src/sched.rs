@@ -288,6 +288,10 @@ pub struct CloneData {
     pub promoted_node_max: i32,
     pub ordered: bool,
     pub total: i32,
+    /// Promotion scores were added (`pcmk__clone_promotion_added`).
+    pub promotion_added: bool,
+    /// Promotion priorities were constrained (`pcmk__clone_promotion_constrained`).
+    pub promotion_constrained: bool,
 }
 
 /// A resource: a primitive, group, clone or clone instance.
@@ -328,6 +332,12 @@ pub struct Rsc<'a> {
     pub history_id: Option<String>,
     pub pending_node: Option<NodeId>,
     pub clone: Option<CloneData>,
+    /// Score of the node copy the resource was assigned with.
+    pub assigned_score: i32,
+    /// Promotion priority (promotable clone instances).
+    pub promotion_priority: i32,
+    /// Notification pseudo-actions per [`crate::notify::NotifyKind`].
+    pub notify: [Option<crate::notify::NotifyOps>; 4],
     /// Group ordered/colocated flags.
     pub group_ordered: bool,
     pub group_colocated: bool,
