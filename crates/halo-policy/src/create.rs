@@ -468,6 +468,9 @@ impl<'a> Scheduler<'a> {
         let changed = Some(rsc.agent.as_str()) != lr.agent.as_deref()
             || Some(rsc.class.as_str()) != lr.class.as_deref()
             || rsc.provider.as_deref() != lr.provider.as_deref();
+        if changed {
+            self.trigger_unfencing(Some(r), Some(n), "Device definition changed", None);
+        }
         if changed && active {
             self.rsc_action(refs, r, "stop", Some(n), false);
             self.set_rflag(r, rf::START_PENDING);
