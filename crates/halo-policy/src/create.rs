@@ -493,16 +493,10 @@ impl<'a> Scheduler<'a> {
         self.order_rsc_actions(r, "delete", r, "start", flag);
     }
 
-    /// `pcmk__schedule_cancel`.
+    /// `pcmk__schedule_cancel`: cancels a recurring action (after any stop).
     fn schedule_cancel(&mut self, refs: &Refs<'a>, r: RscId, task: &str, interval: u64, n: NodeId) {
         let interval = u32::try_from(interval).unwrap_or(u32::MAX);
-        let key = op_key(&self.rscs[r].id, task, interval);
-        let cancel_key = format!("{key}_cancel");
-        let cancel = self.custom_action(refs, Some(r), cancel_key, "cancel", Some(n), false);
-        self.actions[cancel].meta.insert("task".into(), task.into());
-        self.actions[cancel]
-            .meta
-            .insert("interval".into(), interval.to_string());
+        let cancel = self.new_cancel_action(refs, r, task, interval, n);
         let stop = op_key(&self.rscs[r].id, "stop", 0);
         self.new_ordering(
             Some(r),
@@ -538,20 +532,31 @@ impl<'a> Scheduler<'a> {
         }
         match result {
             DigestResult::Restart => {
-                self.force_restart(refs, r, digest_task, interval);
+                self.force_restart(refs, r, digest_task, interval, n);
                 true
             }
             DigestResult::Unknown | DigestResult::Mismatch => {
                 if interval > 0 {
-                    // Rescheduled recurring operation: the old one is cancelled
-                    // when the new one is scheduled.
+                    // `pcmk__reschedule_recurring`
+                    self.trigger_unfencing(
+                        Some(r),
+                        Some(n),
+                        "Device parameters changed (reschedule)",
+                        None,
+                    );
                     let key = op_key(&self.rscs[r].id, task, interval);
                     let a = self.custom_action(refs, Some(r), key, task, Some(n), true);
-                    self.actions[a].flags &= !af::OPTIONAL;
+                    self.actions[a].flags |= af::RESCHEDULE;
                 } else if op.op_restart_digest.is_some() {
+                    self.trigger_unfencing(
+                        Some(r),
+                        Some(n),
+                        "Device parameters changed (reload)",
+                        None,
+                    );
                     self.schedule_reload(refs, r, Some(n));
                 } else {
-                    self.force_restart(refs, r, digest_task, interval);
+                    self.force_restart(refs, r, digest_task, interval, n);
                 }
                 true
             }
@@ -559,10 +564,11 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    fn force_restart(&mut self, refs: &Refs<'a>, r: RscId, task: &str, interval: u32) {
+    fn force_restart(&mut self, refs: &Refs<'a>, r: RscId, task: &str, interval: u32, n: NodeId) {
         let key = op_key(&self.rscs[r].id, task, interval);
         let a = self.custom_action(refs, Some(r), key, task, None, false);
         self.set_reason(a, Some("resource definition change"), true);
+        self.trigger_unfencing(Some(r), Some(n), "Device parameters changed", None);
     }
 
     fn schedule_reload(&mut self, refs: &Refs<'a>, r: RscId, n: Option<NodeId>) {

@@ -212,7 +212,15 @@ impl<'a> Scheduler<'a> {
         }
         let all = params_digest(&params);
         self.last_secure_digest = self.secure_digest(refs, r, n, op, &params);
-        let restart_calc = op.op_restart_digest.as_ref().map(|_| {
+        let forced = self
+            .expired_recurring
+            .contains(&(std::ptr::from_ref(op) as usize));
+        let recorded_restart = if forced {
+            Some("calculated-failure-timeout")
+        } else {
+            op.op_restart_digest.as_deref()
+        };
+        let restart_calc = recorded_restart.map(|_| {
             let mut p = params.clone();
             if let Some(list) = &op.op_force_restart {
                 let keep: Vec<&str> = list.split(' ').filter(|s| !s.is_empty()).collect();
@@ -220,7 +228,7 @@ impl<'a> Scheduler<'a> {
             }
             params_digest(&p)
         });
-        if restart_calc.as_deref() != op.op_restart_digest.as_deref() {
+        if restart_calc.as_deref() != recorded_restart {
             DigestResult::Restart
         } else if op.op_digest.is_none() {
             DigestResult::Unknown

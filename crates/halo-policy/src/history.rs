@@ -823,8 +823,15 @@ impl<'a> Scheduler<'a> {
         if h.interval_ms == 0 {
             return true;
         }
-        // An expired failure of a recurring monitor: Pacemaker reschedules the
-        // monitor by faking a changed restart digest; the entry still counts.
+        // An expired failure of a recurring action on a usable node is
+        // ignored, and the action rescheduled: Pacemaker fakes a changed
+        // restart digest, which the configuration check later acts on.
+        let node = &self.nodes[h.node];
+        if node.online && !node.unclean {
+            self.expired_recurring
+                .insert(std::ptr::from_ref(h.op) as usize);
+            return true;
+        }
         false
     }
 

@@ -114,6 +114,7 @@ impl<'a> sched::Scheduler<'a> {
             score_lines: Vec::new(),
             last_secure_digest: String::new(),
             param_cache: Default::default(),
+            expired_recurring: Default::default(),
         }
     }
 
@@ -161,48 +162,46 @@ impl<'a> sched::Scheduler<'a> {
         Ok(())
     }
 
-    /// `pcmk__apply_node_health`.
+    /// `pcmk__apply_node_health`: each node's summed `#health*` attributes
+    /// (colors mapped per strategy) become a location score for every
+    /// resource (negative ones spare `allow-unhealthy-nodes` resources).
     fn apply_node_health(&mut self) {
         let strategy = self
             .option("node-health-strategy")
             .unwrap_or("none")
             .to_ascii_lowercase();
+        let strategy = match strategy.as_str() {
+            "none" | "migrate-on-red" | "only-green" | "progressive" | "custom" => strategy,
+            other => {
+                self.err(format!(
+                    "Using default of \"none\" for node-health-strategy because '{other}' is not a valid value"
+                ));
+                return;
+            }
+        };
         if strategy == "none" {
             return;
         }
-        let (red, yellow, green) = self.health_colors();
+        let (red, yellow, green) = self.health_colors(&strategy);
         let base = if strategy == "progressive" {
             self.option("node-health-base")
-                .and_then(halo_cib::model::Score::parse)
+                .and_then(|v| halo_cib::model::Score::parse_with_colors(v, red, yellow, green))
                 .map_or(0, |s| s.0)
         } else {
             0
         };
         for n in 0..self.nodes.len() {
             let mut health = base;
-            let mut names: Vec<(&String, &String)> = self.nodes[n]
+            let mut attrs: Vec<(&String, &String)> = self.nodes[n]
                 .attrs
                 .iter()
                 .filter(|(k, _)| k.starts_with("#health"))
                 .collect();
-            names.sort();
-            for (_, v) in names {
-                let score = match strategy.as_str() {
-                    "migrate-on-red" | "only-green" => {
-                        let lower = v.to_ascii_lowercase();
-                        match lower.as_str() {
-                            "red" => red,
-                            "yellow" if strategy == "only-green" => red,
-                            "yellow" => yellow,
-                            "green" => green,
-                            _ => halo_cib::model::Score::parse_with_colors(v, red, yellow, green)
-                                .map_or(0, |s| s.0),
-                        }
-                    }
-                    _ => halo_cib::model::Score::parse_with_colors(v, red, yellow, green)
-                        .map_or(0, |s| s.0),
-                };
-                health = halo_cib::model::add_scores(health, score);
+            attrs.sort();
+            for (_, v) in attrs {
+                if let Some(s) = halo_cib::model::Score::parse_with_colors(v, red, yellow, green) {
+                    health = halo_cib::model::add_scores(s.0, health);
+                }
             }
             if health == 0 {
                 continue;

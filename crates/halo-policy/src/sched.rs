@@ -120,6 +120,7 @@ pub mod af {
     pub const MIGRATION_ABORT: u32 = 1 << 11;
     pub const DETECT_LOOP: u32 = 1 << 14;
     pub const ON_DC: u32 = 1 << 16;
+    pub const RESCHEDULE: u32 = 1 << 17;
 }
 
 /// Ordering relation flags (Pacemaker's `pcmk__ar_*`).
@@ -458,6 +459,9 @@ pub struct Scheduler<'a> {
     pub last_secure_digest: String,
     /// Score lines for `--show-scores`, in the order they were computed.
     pub score_lines: Vec<String>,
+    /// History entries (by address) of recurring actions whose failure
+    /// expired: their restart digest counts as changed.
+    pub expired_recurring: std::collections::HashSet<usize>,
     /// Per-(resource, node) parameter cache for digests and rules.
     pub param_cache: HashMap<(RscId, Option<NodeId>), BTreeMap<String, String>>,
 }

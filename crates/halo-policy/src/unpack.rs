@@ -268,17 +268,24 @@ impl<'a> Scheduler<'a> {
     }
 
     /// Health scores for the colours red, yellow, green.
-    pub fn health_colors(&self) -> (i32, i32, i32) {
-        let get = |n: &str, d: i32| {
-            self.option(n)
-                .and_then(|v| Score::parse_with_colors(v, 0, 0, 0))
-                .map_or(d, |s| s.0)
-        };
-        (
-            get("node-health-red", -INFINITY),
-            get("node-health-yellow", 0),
-            get("node-health-green", 0),
-        )
+    pub fn health_colors(&self, strategy: &str) -> (i32, i32, i32) {
+        match strategy {
+            "none" => (0, 0, 0),
+            "migrate-on-red" => (-INFINITY, 0, 0),
+            "only-green" => (-INFINITY, -INFINITY, 0),
+            _ => {
+                let get = |n: &str| {
+                    self.option(n)
+                        .and_then(|v| Score::parse_with_colors(v, 0, 0, 0))
+                        .map_or(0, |s| s.0)
+                };
+                (
+                    get("node-health-red"),
+                    get("node-health-yellow"),
+                    get("node-health-green"),
+                )
+            }
+        }
     }
 
     /// `unpack_nodes`.

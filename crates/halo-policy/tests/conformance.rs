@@ -68,33 +68,88 @@ enum Outcome {
     Fail(String),
 }
 
-fn run_one(dir: &Path, name: &str) -> Outcome {
+/// The outcome for the summary, and whether the scores match too.
+struct Result {
+    summary: Outcome,
+    scores_match: bool,
+    score_diff: String,
+}
+
+/// Normalized, sorted score lines (older releases' function names mapped).
+fn normalize_scores(lines: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = lines
+        .iter()
+        .map(|l| normalize(l))
+        .filter(|l| !l.is_empty())
+        .map(|l| l.replace("pcmk__clone_allocate", "pcmk__clone_assign"))
+        .map(|l| l.replace("pcmk__native_allocate", "pcmk__primitive_assign"))
+        .map(|l| l.replace("pcmk__group_allocate", "pcmk__group_assign"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn diff_lines(expected: &[String], actual: &[String]) -> String {
+    let mut out = String::new();
+    for l in expected {
+        if actual.binary_search(l).is_err() {
+            out.push_str(&format!("    - {l}\n"));
+        }
+    }
+    for l in actual {
+        if expected.binary_search(l).is_err() {
+            out.push_str(&format!("    + {l}\n"));
+        }
+    }
+    out
+}
+
+fn run_one(dir: &Path, name: &str) -> Result {
+    let fail = |why: String| Result {
+        summary: Outcome::Fail(why),
+        scores_match: false,
+        score_diff: String::new(),
+    };
     let xml = match std::fs::read_to_string(dir.join("xml").join(format!("{name}.xml"))) {
         Ok(t) => t,
-        Err(e) => return Outcome::Fail(format!("cannot read input: {e}")),
+        Err(e) => return fail(format!("cannot read input: {e}")),
     };
     let expected =
         match std::fs::read_to_string(dir.join("summary").join(format!("{name}.summary"))) {
             Ok(t) => expected_summary(&t),
-            Err(e) => return Outcome::Fail(format!("cannot read summary: {e}")),
+            Err(e) => return fail(format!("cannot read summary: {e}")),
         };
+    let expected_scores: Vec<String> =
+        std::fs::read_to_string(dir.join("scores").join(format!("{name}.scores")))
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default();
     let cib = match Cib::from_xml(&xml) {
         Ok(c) => c,
-        Err(e) => return Outcome::Fail(format!("CIB rejected: {e}")),
+        Err(e) => return fail(format!("CIB rejected: {e}")),
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
         halo_policy::schedule(&cib, now_for(&cib))
     }));
     let transition = match result {
         Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Outcome::Fail(format!("scheduler error: {e}")),
-        Err(_) => return Outcome::Fail("scheduler panicked".into()),
+        Ok(Err(e)) => return fail(format!("scheduler error: {e}")),
+        Err(_) => return fail("scheduler panicked".into()),
     };
     let actual: Vec<String> = halo_policy::format_summary(&transition.summary)
         .iter()
         .map(|l| normalize(l))
         .collect();
-    if actual == expected {
+    let (es, as_) = (
+        normalize_scores(&expected_scores),
+        normalize_scores(&transition.scores),
+    );
+    let scores_match = es == as_;
+    let score_diff = if scores_match {
+        String::new()
+    } else {
+        diff_lines(&es, &as_)
+    };
+    let summary = if actual == expected {
         Outcome::Pass
     } else {
         Outcome::Fail(format!(
@@ -102,6 +157,11 @@ fn run_one(dir: &Path, name: &str) -> Outcome {
             expected.join("\n    "),
             actual.join("\n    ")
         ))
+    };
+    Result {
+        summary,
+        scores_match,
+        score_diff,
     }
 }
 
@@ -130,6 +190,7 @@ fn pacemaker_scheduler_corpus() {
     let mut per_tier: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut passing: Vec<String> = Vec::new();
+    let mut scores_ok: BTreeMap<String, usize> = BTreeMap::new();
     for (name, tier) in &tests {
         if let Some(o) = &only
             && !o.contains(name)
@@ -138,7 +199,13 @@ fn pacemaker_scheduler_corpus() {
         }
         let e = per_tier.entry(tier.clone()).or_default();
         e.1 += 1;
-        match run_one(&dir, name) {
+        let r = run_one(&dir, name);
+        if r.scores_match {
+            *scores_ok.entry(tier.clone()).or_default() += 1;
+        } else if verbose {
+            println!("SCORES {name} differ:\n{}", r.score_diff);
+        }
+        match r.summary {
             Outcome::Pass => {
                 e.0 += 1;
                 passing.push(name.clone());
@@ -155,7 +222,8 @@ fn pacemaker_scheduler_corpus() {
         }
     }
     for (tier, (pass, total)) in &per_tier {
-        println!("tier {tier}: {pass}/{total} pass");
+        let scores = scores_ok.get(tier).copied().unwrap_or(0);
+        println!("tier {tier}: {pass}/{total} pass (scores identical: {scores}/{total})");
     }
     for (tier, names) in &failing {
         println!("tier {tier} failing: {}", names.join(" "));
