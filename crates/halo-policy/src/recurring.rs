@@ -147,16 +147,7 @@ impl<'a> Scheduler<'a> {
                     _ => None,
                 };
                 if let Some(task) = after {
-                    let key = op_key(&self.rscs[r].id, task, 0);
-                    self.new_ordering(
-                        Some(r),
-                        None,
-                        Some(cancel),
-                        Some(r),
-                        Some(key),
-                        None,
-                        ar::UNRUNNABLE_FIRST_BLOCKS,
-                    );
+                    self.order_cancel_before(r, cancel, task);
                 }
             }
             return;
@@ -214,17 +205,22 @@ impl<'a> Scheduler<'a> {
         }
         let cancel = self.new_cancel_action(refs, r, &op.name, op.interval_ms, n);
         if matches!(self.rscs[r].next_role, Role::Started | Role::Unpromoted) {
-            let key = op_key(&self.rscs[r].id, "start", 0);
-            self.new_ordering(
-                Some(r),
-                None,
-                Some(cancel),
-                Some(r),
-                Some(key),
-                None,
-                ar::UNRUNNABLE_FIRST_BLOCKS,
-            );
+            self.order_cancel_before(r, cancel, "start");
         }
+    }
+
+    /// Orders a cancellation before the resource's `task`.
+    fn order_cancel_before(&mut self, r: RscId, cancel: ActionId, task: &str) {
+        let key = op_key(&self.rscs[r].id, task, 0);
+        self.new_ordering(
+            Some(r),
+            None,
+            Some(cancel),
+            Some(r),
+            Some(key),
+            None,
+            ar::UNRUNNABLE_FIRST_BLOCKS,
+        );
     }
 
     /// `recurring_op_for_inactive`: `role=Stopped` monitors on the nodes where
