@@ -10,11 +10,17 @@ use std::cmp::Ordering;
 
 use halo_cib::model::{INFINITY, add_scores};
 
+use crate::nvsets::Refs;
 use crate::sched::*;
 
 impl<'a> Scheduler<'a> {
     /// `apply_node_criteria`.
-    pub fn apply_node_criteria(&mut self) {
+    pub fn apply_node_criteria(&mut self, refs: &Refs<'a>) {
+        if self.is(sf::SHUTDOWN_LOCK) {
+            for r in self.top.clone() {
+                self.shutdown_lock(refs, r);
+            }
+        }
         // Locations apply newest first (Pacemaker prepends them).
         for l in (0..self.locations.len()).rev() {
             let r = self.locations[l].rsc;
@@ -27,6 +33,51 @@ impl<'a> Scheduler<'a> {
             for r in self.top.clone() {
                 self.check_failure_threshold(r, n);
                 self.apply_exclusive_discovery(r, n);
+            }
+        }
+    }
+
+    /// `shutdown_lock` method: a resource active only on a node that is
+    /// shutting down cleanly stays locked to it (banned elsewhere) until the
+    /// node returns or the lock expires (`pcmk__primitive_shutdown_lock`).
+    fn shutdown_lock(&mut self, refs: &Refs<'a>, r: RscId) {
+        match self.rscs[r].variant {
+            Variant::Clone => return,
+            Variant::Group => {
+                for m in self.rscs[r].children.clone() {
+                    self.shutdown_lock(refs, m);
+                }
+                return;
+            }
+            Variant::Primitive => {}
+        }
+        if self.rflag(r, rf::FENCE_DEVICE) {
+            return;
+        }
+        if let Some(lock) = self.rscs[r].lock_node {
+            if !self.rscs[r].active_nodes.is_empty() {
+                self.clear_resource_history(refs, r, lock);
+                self.rscs[r].lock_node = None;
+                self.rscs[r].lock_time = 0;
+            }
+        } else if let [n] = self.rscs[r].active_nodes[..]
+            && self.nodes[n].shutdown
+            && !self.nodes[n].unclean
+        {
+            self.rscs[r].lock_node = Some(n);
+            self.rscs[r].lock_time = self
+                .node_attr(n, "shutdown")
+                .and_then(crate::util::scan_ll)
+                .map(|(v, _)| v)
+                .filter(|&v| v != 0)
+                .unwrap_or(self.now);
+        }
+        let Some(lock) = self.rscs[r].lock_node else {
+            return;
+        };
+        for n in 0..self.nodes.len() {
+            if n != lock {
+                self.resource_location(r, Some(n), -INFINITY, "shutdown-lock");
             }
         }
     }

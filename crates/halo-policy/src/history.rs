@@ -413,11 +413,13 @@ impl<'a> Scheduler<'a> {
         n: NodeId,
         lr: &'a LrmResource,
     ) -> Option<RscId> {
-        if lr.ops.is_empty() {
+        let locks = self.is(sf::SHUTDOWN_LOCK);
+        if lr.ops.is_empty() && !locks {
             return None;
         }
         let r = match self.find_history_resource(refs, n, &lr.id) {
             Some(r) => r,
+            None if lr.ops.is_empty() => return None,
             None => self.create_removed_resource(
                 refs,
                 &lr.id,
@@ -426,6 +428,9 @@ impl<'a> Scheduler<'a> {
                 lr.agent.as_deref(),
             ),
         };
+        if locks {
+            self.unpack_shutdown_lock(refs, lr, r, n);
+        }
         let saved_role = self.rscs[r].orig_role;
         self.rscs[r].orig_role = Role::Unknown;
         let ops = sorted_ops(lr);
@@ -447,6 +452,34 @@ impl<'a> Scheduler<'a> {
             self.rscs[r].orig_role = saved_role;
         }
         Some(r)
+    }
+
+    /// `unpack_shutdown_lock`: a history entry's `shutdown-lock` time locks
+    /// the resource to the node, unless the lock expired (then the history is
+    /// cleared).
+    fn unpack_shutdown_lock(&mut self, refs: &Refs<'a>, lr: &LrmResource, r: RscId, n: NodeId) {
+        let lock_time = lr
+            .shutdown_lock
+            .as_deref()
+            .and_then(scan_ll)
+            .map_or(0, |(v, _)| v);
+        if lock_time == 0 {
+            return;
+        }
+        let limit = i64::from(self.shutdown_lock_ms / 1000);
+        if self.shutdown_lock_ms > 0 && self.now > lock_time + limit {
+            self.clear_resource_history(refs, r, n);
+        } else {
+            self.rscs[r].lock_node = Some(n);
+            self.rscs[r].lock_time = lock_time;
+        }
+    }
+
+    /// `pe__clear_resource_history`: schedules deleting a resource's history
+    /// on a node.
+    pub fn clear_resource_history(&mut self, refs: &Refs<'a>, r: RscId, n: NodeId) {
+        let key = op_key(&self.rscs[r].id, "lrm_delete", 0);
+        self.custom_action(refs, Some(r), key, "lrm_delete", Some(n), false);
     }
 
     /// `pe_find_resource`: by id, then by history id.

@@ -131,7 +131,7 @@ impl<'a> sched::Scheduler<'a> {
         self.unpack_status(&refs);
         self.apply_node_health();
         self.unpack_constraints(&refs);
-        self.apply_node_criteria();
+        self.apply_node_criteria(&refs);
         for r in self.top.clone() {
             self.internal_constraints(&refs, r);
         }

@@ -333,6 +333,10 @@ pub struct Rsc<'a> {
     pub history_id: Option<String>,
     pub pending_node: Option<NodeId>,
     pub clone: Option<CloneData>,
+    /// Node the resource is locked to by a clean shutdown (`shutdown-lock`).
+    pub lock_node: Option<NodeId>,
+    /// When that lock started (epoch seconds).
+    pub lock_time: i64,
     /// Score of the node copy the resource was assigned with.
     pub assigned_score: i32,
     /// Promotion priority (promotable clone instances).

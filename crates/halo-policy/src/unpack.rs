@@ -457,6 +457,8 @@ impl<'a> Scheduler<'a> {
             allowed: vec![None; self.nodes.len()],
             probed: vec![false; self.nodes.len()],
             assigned_score: 0,
+            lock_node: None,
+            lock_time: 0,
             promotion_priority: 0,
             notify: [None; 4],
             active_nodes: Vec::new(),
