@@ -39,7 +39,7 @@ pub struct Transition {
     pub summary: Vec<SummaryLine>,
     /// Actions to execute, in creation order.
     pub actions: Vec<GraphAction>,
-    /// `--show-scores` lines (Pacemaker's format), sorted.
+    /// `--show-scores` lines (Pacemaker's format), in the order computed.
     pub scores: Vec<String>,
     /// Configuration errors and warnings found on the way.
     pub notices: Vec<Notice>,
@@ -91,9 +91,7 @@ pub fn build(s: &mut Scheduler<'_>) -> Transition {
         inputs.dedup();
         actions[index[a]].inputs = inputs;
     }
-    let mut scores = s.score_lines.clone();
-    scores.sort();
-    scores.dedup();
+    let scores = s.score_lines.clone();
     Transition {
         summary,
         actions,

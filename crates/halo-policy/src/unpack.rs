@@ -754,6 +754,16 @@ impl<'a> Scheduler<'a> {
         let top = self.top_of(r);
         let (cap_unique, cap_promotable) = class_caps(&p.class);
         if !cap_unique && self.rflag(r, rf::UNIQUE) && self.is_clone(top) {
+            // pe__force_anon
+            self.warn(format!(
+                "Ignoring globally-unique for {} because {} resources such as {} can be used only as anonymous clones",
+                self.rscs[top].id, p.class, self.rscs[r].id
+            ));
+            let n_nodes = i32::try_from(self.nodes.len()).unwrap_or(i32::MAX);
+            if let Some(d) = self.rscs[top].clone.as_mut() {
+                d.node_max = 1;
+                d.max = d.max.min(n_nodes);
+            }
             self.force_anonymous(top);
             self.clear_rflag(r, rf::UNIQUE);
             self.rscs[r]
@@ -883,9 +893,11 @@ impl<'a> Scheduler<'a> {
         self.rscs[r]
             .meta
             .insert("globally-unique".into(), unique.into());
-        let max = self.rscs[r].clone.as_ref().map_or(0, |d| d.max);
-        for _ in 0..max.max(1) {
+        // clone-max may shrink while instances are created (pe__force_anon).
+        let mut made = 0;
+        while made < self.rscs[r].clone.as_ref().map_or(0, |d| d.max).max(1) {
             self.create_clone_instance(refs, r, &c.child)?;
+            made += 1;
         }
         self.finish_rsc(refs, r);
         Some(r)
