@@ -66,7 +66,7 @@ fn decode_magic(magic: &str) -> Option<(String, i32)> {
     Some((uuid, t))
 }
 
-fn history_key(op: &LrmRscOp) -> &str {
+pub fn history_key(op: &LrmRscOp) -> &str {
     match op.operation_key.as_deref() {
         Some(k) if !k.is_empty() => k,
         _ => &op.id,
@@ -1087,10 +1087,13 @@ impl<'a> Scheduler<'a> {
     fn mask_probe_failure(
         &mut self,
         _refs: &Refs<'a>,
-        h: &History<'_>,
+        h: &History<'a>,
         last_failure: Option<&LrmRscOp>,
         on_fail: &mut OnFail,
     ) {
+        if self.nodes[h.node].online {
+            self.failed_probes.push((h.node, h.op));
+        }
         let ban = if self.rflag(h.rsc, rf::UNIQUE) {
             h.rsc
         } else {
@@ -1122,8 +1125,9 @@ impl<'a> Scheduler<'a> {
         } else if h.task == "promote" {
             self.rscs[h.rsc].orig_role = Role::Promoted;
         }
-        if self.rscs[h.rsc].pending_node.is_none() && !is_probe(h.op) {
+        if self.rscs[h.rsc].pending_action.is_none() && !is_probe(h.op) {
             self.rscs[h.rsc].pending_node = Some(h.node);
+            self.rscs[h.rsc].pending_action = Some(h.task.clone());
         }
     }
 

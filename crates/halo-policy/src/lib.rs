@@ -46,6 +46,7 @@ mod probes;
 mod promotable;
 mod recurring;
 mod sched;
+mod status;
 mod summary;
 mod transition;
 mod unpack;
@@ -115,6 +116,8 @@ impl<'a> sched::Scheduler<'a> {
             last_secure_digest: String::new(),
             param_cache: Default::default(),
             expired_recurring: Default::default(),
+            status: Vec::new(),
+            failed_probes: Vec::new(),
         }
     }
 
@@ -129,6 +132,7 @@ impl<'a> sched::Scheduler<'a> {
         self.unpack_resources(&refs);
         self.check_supported()?;
         self.unpack_status(&refs);
+        self.status = self.status_lines();
         self.apply_node_health();
         self.unpack_constraints(&refs);
         self.apply_node_criteria(&refs);

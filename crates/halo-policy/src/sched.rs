@@ -332,6 +332,8 @@ pub struct Rsc<'a> {
     pub with_this: Vec<usize>,
     pub history_id: Option<String>,
     pub pending_node: Option<NodeId>,
+    /// The pending (recorded but unfinished) action, for display.
+    pub pending_action: Option<String>,
     pub clone: Option<CloneData>,
     /// Node the resource is locked to by a clean shutdown (`shutdown-lock`).
     pub lock_node: Option<NodeId>,
@@ -461,6 +463,11 @@ pub struct Scheduler<'a> {
     pub notices: Vec<Notice>,
     /// The secure digest computed by the last digest comparison.
     pub last_secure_digest: String,
+    /// Probes that failed in a way that is masked (not installed, invalid
+    /// parameters), by node, for display.
+    pub failed_probes: Vec<(NodeId, &'a halo_cib::model::LrmRscOp)>,
+    /// The cluster status as unpacked (before scheduling), for display.
+    pub status: Vec<String>,
     /// Score lines for `--show-scores`, in the order they were computed.
     pub score_lines: Vec<String>,
     /// History entries (by address) of recurring actions whose failure

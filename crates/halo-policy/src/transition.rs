@@ -35,6 +35,9 @@ pub struct GraphAction {
 /// The result of [`crate::schedule`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Transition {
+    /// The cluster status before the transition, as `crm_simulate` prints
+    /// it under "Current cluster status:" (text lines).
+    pub status: Vec<String>,
     /// The Transition Summary lines.
     pub summary: Vec<SummaryLine>,
     /// Actions to execute, in creation order.
@@ -93,6 +96,7 @@ pub fn build(s: &mut Scheduler<'_>) -> Transition {
     }
     let scores = s.score_lines.clone();
     Transition {
+        status: s.status.clone(),
         summary,
         actions,
         scores,

@@ -457,6 +457,7 @@ impl<'a> Scheduler<'a> {
             allowed: vec![None; self.nodes.len()],
             probed: vec![false; self.nodes.len()],
             assigned_score: 0,
+            pending_action: None,
             lock_node: None,
             lock_time: 0,
             promotion_priority: 0,

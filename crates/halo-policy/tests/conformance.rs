@@ -68,11 +68,30 @@ enum Outcome {
     Fail(String),
 }
 
-/// The outcome for the summary, and whether the scores match too.
+/// The outcome for the summary, and whether the scores and the printed
+/// cluster status match too.
 struct Result {
     summary: Outcome,
     scores_match: bool,
     score_diff: String,
+    status_match: bool,
+    status_diff: String,
+}
+
+/// The lines of the "Current cluster status:" block (trailing spaces and
+/// trailing blank lines removed).
+fn expected_status(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .lines()
+        .skip_while(|l| l.trim_end() != "Current cluster status:")
+        .skip(1)
+        .take_while(|l| l.trim_end() != "Transition Summary:")
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
+    }
+    out
 }
 
 /// Normalized, sorted score lines (older releases' function names mapped).
@@ -109,14 +128,16 @@ fn run_one(dir: &Path, name: &str) -> Result {
         summary: Outcome::Fail(why),
         scores_match: false,
         score_diff: String::new(),
+        status_match: false,
+        status_diff: String::new(),
     };
     let xml = match std::fs::read_to_string(dir.join("xml").join(format!("{name}.xml"))) {
         Ok(t) => t,
         Err(e) => return fail(format!("cannot read input: {e}")),
     };
-    let expected =
+    let (expected, status) =
         match std::fs::read_to_string(dir.join("summary").join(format!("{name}.summary"))) {
-            Ok(t) => expected_summary(&t),
+            Ok(t) => (expected_summary(&t), expected_status(&t)),
             Err(e) => return fail(format!("cannot read summary: {e}")),
         };
     let expected_scores: Vec<String> =
@@ -158,10 +179,27 @@ fn run_one(dir: &Path, name: &str) -> Result {
             actual.join("\n    ")
         ))
     };
+    let actual_status: Vec<String> = transition
+        .status
+        .iter()
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    let status_match = actual_status == status;
+    let status_diff = if status_match {
+        String::new()
+    } else {
+        format!(
+            "  expected:\n{}\n  actual:\n{}",
+            status.join("\n"),
+            actual_status.join("\n")
+        )
+    };
     Result {
         summary,
         scores_match,
         score_diff,
+        status_match,
+        status_diff,
     }
 }
 
@@ -191,6 +229,7 @@ fn pacemaker_scheduler_corpus() {
     let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut passing: Vec<String> = Vec::new();
     let mut scores_ok: BTreeMap<String, usize> = BTreeMap::new();
+    let mut status_ok: BTreeMap<String, usize> = BTreeMap::new();
     for (name, tier) in &tests {
         if let Some(o) = &only
             && !o.contains(name)
@@ -204,6 +243,11 @@ fn pacemaker_scheduler_corpus() {
             *scores_ok.entry(tier.clone()).or_default() += 1;
         } else if verbose {
             println!("SCORES {name} differ:\n{}", r.score_diff);
+        }
+        if r.status_match {
+            *status_ok.entry(tier.clone()).or_default() += 1;
+        } else if verbose {
+            println!("STATUS {name} differs:\n{}", r.status_diff);
         }
         match r.summary {
             Outcome::Pass => {
@@ -223,7 +267,10 @@ fn pacemaker_scheduler_corpus() {
     }
     for (tier, (pass, total)) in &per_tier {
         let scores = scores_ok.get(tier).copied().unwrap_or(0);
-        println!("tier {tier}: {pass}/{total} pass (scores identical: {scores}/{total})");
+        let status = status_ok.get(tier).copied().unwrap_or(0);
+        println!(
+            "tier {tier}: {pass}/{total} pass (scores identical: {scores}/{total}, status identical: {status}/{total})"
+        );
     }
     for (tier, names) in &failing {
         println!("tier {tier} failing: {}", names.join(" "));
