@@ -196,13 +196,7 @@ impl<'a> sched::Scheduler<'a> {
         };
         for n in 0..self.nodes.len() {
             let mut health = base;
-            let mut attrs: Vec<(&String, &String)> = self.nodes[n]
-                .attrs
-                .iter()
-                .filter(|(k, _)| k.starts_with("#health"))
-                .collect();
-            attrs.sort();
-            for (_, v) in attrs {
+            for v in self.health_values(n) {
                 if let Some(s) = halo_cib::model::Score::parse_with_colors(v, red, yellow, green) {
                     health = halo_cib::model::add_scores(s.0, health);
                 }
@@ -223,5 +217,16 @@ impl<'a> sched::Scheduler<'a> {
                 }
             }
         }
+    }
+
+    /// The values of a node's `#health*` attributes, by attribute name.
+    pub(crate) fn health_values(&self, n: sched::NodeId) -> Vec<&str> {
+        let mut attrs: Vec<(&String, &String)> = self.nodes[n]
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.starts_with("#health"))
+            .collect();
+        attrs.sort();
+        attrs.into_iter().map(|(_, v)| v.as_str()).collect()
     }
 }

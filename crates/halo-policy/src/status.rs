@@ -45,13 +45,7 @@ impl<'a> Scheduler<'a> {
         }
         let (red, yellow, green) = self.health_colors(&strategy);
         let mut rc = 1;
-        let mut attrs: Vec<(&String, &String)> = self.nodes[n]
-            .attrs
-            .iter()
-            .filter(|(k, _)| k.starts_with("#health"))
-            .collect();
-        attrs.sort();
-        for (_, v) in attrs {
+        for v in self.health_values(n) {
             if v.eq_ignore_ascii_case("red") {
                 return -1;
             }
