@@ -24,7 +24,15 @@ impl<'a> Scheduler<'a> {
         // Locations apply newest first (Pacemaker prepends them).
         for l in (0..self.locations.len()).rev() {
             let r = self.locations[l].rsc;
+            let snap = self.trace_snapshot(r);
             self.apply_location(r, l);
+            self.trace_diff(snap, &|s| {
+                let loc = &s.locations[l];
+                match loc.role_filter {
+                    Role::Unknown => format!("location constraint {}", loc.id),
+                    role => format!("location constraint {} (role {})", loc.id, role.text()),
+                }
+            });
         }
         for r in self.top.clone() {
             self.apply_stickiness(r);
@@ -32,7 +40,11 @@ impl<'a> Scheduler<'a> {
         for n in 0..self.nodes.len() {
             for r in self.top.clone() {
                 self.check_failure_threshold(r, n);
+                let snap = self.trace_snapshot(r);
                 self.apply_exclusive_discovery(r, n);
+                self.trace_diff(snap, &|_| {
+                    "resource-discovery=exclusive is configured for other nodes".into()
+                });
             }
         }
     }
@@ -362,6 +374,26 @@ impl<'a> Scheduler<'a> {
         }
     }
 
+    /// A colocation of `r` with its primary, in words.
+    fn describe_this_with(&self, c: usize) -> String {
+        let col = &self.colocations[c];
+        let primary = &self.rscs[col.primary];
+        let place = match self.rsc_location_one(col.primary, false, false, true) {
+            Some(n) => format!("placed on {}", self.nodes[n].name),
+            None => "not placed".to_string(),
+        };
+        let what = if col.id == "#group-members" {
+            "group member".to_string()
+        } else {
+            format!("colocation {}", col.id)
+        };
+        format!(
+            "{what}: with {} ({place}), score {}",
+            primary.id,
+            halo_cib::model::Score(col.score)
+        )
+    }
+
     /// `apply_this_with`.
     fn apply_this_with(&mut self, c: usize, r: RscId) {
         let col = self.colocations[c].clone();
@@ -460,24 +492,28 @@ impl<'a> Scheduler<'a> {
             let sc = s.colocations[c].score;
             sc <= -INFINITY || sc >= INFINITY
         };
-        for &c in &this_with {
-            if mandatory(self, c) {
-                self.apply_this_with(c, r);
+        for pass_mandatory in [true, false] {
+            for &c in &this_with {
+                if mandatory(self, c) == pass_mandatory {
+                    let snap = self.trace_snapshot(r);
+                    self.apply_this_with(c, r);
+                    self.trace_diff(snap, &|s| s.describe_this_with(c));
+                }
             }
-        }
-        for &c in &with_this {
-            if mandatory(self, c) {
-                self.add_dependent_scores(c, r);
-            }
-        }
-        for &c in &this_with {
-            if !mandatory(self, c) {
-                self.apply_this_with(c, r);
-            }
-        }
-        for &c in &with_this {
-            if !mandatory(self, c) {
-                self.add_dependent_scores(c, r);
+            for &c in &with_this {
+                if mandatory(self, c) == pass_mandatory {
+                    let snap = self.trace_snapshot(r);
+                    self.add_dependent_scores(c, r);
+                    self.trace_diff(snap, &|s| {
+                        let col = &s.colocations[c];
+                        format!(
+                            "colocation {}: {} (score {}) prefers to be with it",
+                            col.id,
+                            s.rscs[col.dependent].id,
+                            halo_cib::model::Score(col.score)
+                        )
+                    });
+                }
             }
         }
         let (orig, next) = (self.rscs[r].orig_role, self.rscs[r].next_role);
@@ -490,6 +526,9 @@ impl<'a> Scheduler<'a> {
             self.set_next_role(r, orig);
         }
         self.record_scores(r, "pcmk__primitive_assign");
+        if self.traced(r) {
+            self.trace_final = Some(self.rscs[r].allowed.clone());
+        }
         if self.is(sf::FENCING_ENABLED) && !self.is(sf::HAVE_FENCING) {
             self.clear_rflag(r, rf::MANAGED);
         }

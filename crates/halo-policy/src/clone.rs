@@ -292,7 +292,11 @@ impl<'a> Scheduler<'a> {
         if self.rflag(inst, rf::ASSIGNING) {
             return None;
         }
+        let snap = self.trace_snapshot(inst);
         self.ban_unavailable_allowed_nodes(inst, max_per_node);
+        self.trace_diff(snap, &|_| {
+            "the clone may not run another instance there".into()
+        });
         let chosen = self.assign(inst, prefer, prefer.is_none());
         self.increment_parent_count(inst, chosen);
         chosen

@@ -36,7 +36,9 @@ mod coloc;
 mod constraints;
 mod create;
 mod digest;
+pub mod explain;
 mod fencing;
+mod graph;
 mod group;
 mod history;
 mod notify;
@@ -46,6 +48,7 @@ mod probes;
 mod promotable;
 mod recurring;
 mod sched;
+mod simulate;
 mod status;
 mod summary;
 mod transition;
@@ -56,9 +59,11 @@ mod utilization;
 use halo_cib::Cib;
 use halo_types::Timestamp;
 
+pub use explain::{Explanation, format_explanation};
 pub use sched::Notice;
+pub use simulate::{Simulation, simulate};
 pub use summary::{SummaryLine, format_summary};
-pub use transition::{GraphAction, Transition};
+pub use transition::{ActionKind, GraphAction, Transition};
 
 /// Why scheduling could not be done.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,12 +73,39 @@ pub enum PolicyError {
     Unsupported(String),
 }
 
+/// What to compute besides the transition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Render the graph in Graphviz syntax ([`Transition::dot`]).
+    pub dot: bool,
+    /// Explain the placement of this resource ([`Transition::explanation`]).
+    pub explain: Option<String>,
+}
+
 /// Computes the transition for `cib` at time `now` (see the crate docs).
 pub fn schedule(cib: &Cib, now: Timestamp) -> Result<Transition, PolicyError> {
-    let now_secs = i64::try_from(now.as_duration().as_secs()).unwrap_or(i64::MAX);
-    let mut s = sched::Scheduler::new(cib, now_secs);
+    schedule_with(cib, now, &Options::default())
+}
+
+/// [`schedule`] with extra outputs.
+pub fn schedule_with(cib: &Cib, now: Timestamp, opts: &Options) -> Result<Transition, PolicyError> {
+    let mut s = sched::Scheduler::new(cib, epoch_secs(now));
+    s.explain_id = opts.explain.clone();
     s.run()?;
-    Ok(transition::build(&mut s))
+    Ok(transition::build(&mut s, opts))
+}
+
+/// The cluster status of `cib` (as [`Transition::status`]) without
+/// scheduling anything.
+pub fn status(cib: &Cib, now: Timestamp) -> Result<Vec<String>, PolicyError> {
+    let mut s = sched::Scheduler::new(cib, epoch_secs(now));
+    let refs = nvsets::Refs::new(cib);
+    s.unpack_all(&refs)?;
+    Ok(s.status_lines())
+}
+
+fn epoch_secs(now: Timestamp) -> i64 {
+    i64::try_from(now.as_duration().as_secs()).unwrap_or(i64::MAX)
 }
 
 /// "Now" for a CIB: its `execution-date` (epoch seconds) if present.
@@ -118,20 +150,17 @@ impl<'a> sched::Scheduler<'a> {
             expired_recurring: Default::default(),
             status: Vec::new(),
             failed_probes: Vec::new(),
+            explain_id: None,
+            trace: None,
+            trace_log: Vec::new(),
+            trace_final: None,
         }
     }
 
     /// Runs the pipeline.
     pub fn run(&mut self) -> Result<(), PolicyError> {
         let refs = nvsets::Refs::new(self.cib);
-        if self.cib.have_quorum == Some(true) {
-            self.flags |= sched::sf::QUORATE;
-        }
-        self.unpack_config(&refs);
-        self.unpack_nodes(&refs);
-        self.unpack_resources(&refs);
-        self.check_supported()?;
-        self.unpack_status(&refs);
+        self.unpack_all(&refs)?;
         self.status = self.status_lines();
         self.apply_node_health();
         self.unpack_constraints(&refs);
@@ -144,6 +173,23 @@ impl<'a> sched::Scheduler<'a> {
         self.schedule_resource_actions(&refs);
         self.schedule_fencing_and_shutdowns(&refs);
         self.apply_orderings(&refs);
+        Ok(())
+    }
+
+    /// Stages 1 and 2: configuration, nodes, resources and status.
+    fn unpack_all(&mut self, refs: &nvsets::Refs<'a>) -> Result<(), PolicyError> {
+        if self.cib.have_quorum == Some(true) {
+            self.flags |= sched::sf::QUORATE;
+        }
+        self.unpack_config(refs);
+        self.unpack_nodes(refs);
+        self.unpack_resources(refs);
+        if let Some(id) = self.explain_id.take() {
+            self.trace = self.find_resource(&id);
+            self.explain_id = Some(id);
+        }
+        self.check_supported()?;
+        self.unpack_status(refs);
         Ok(())
     }
 

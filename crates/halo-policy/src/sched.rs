@@ -121,6 +121,8 @@ pub mod af {
     pub const DETECT_LOOP: u32 = 1 << 14;
     pub const ON_DC: u32 = 1 << 16;
     pub const RESCHEDULE: u32 = 1 << 17;
+    pub const ADDED_TO_GRAPH: u32 = 1 << 18;
+    pub const INPUTS_DEDUPLICATED: u32 = 1 << 19;
 }
 
 /// Ordering relation flags (Pacemaker's `pcmk__ar_*`).
@@ -379,6 +381,8 @@ pub struct Action<'a> {
 pub struct Rel {
     pub action: ActionId,
     pub flags: u32,
+    /// Whether this input made it into the transition graph.
+    pub graphed: bool,
 }
 
 /// An ordering constraint before it is resolved to actions
@@ -463,6 +467,13 @@ pub struct Scheduler<'a> {
     pub notices: Vec<Notice>,
     /// The secure digest computed by the last digest comparison.
     pub last_secure_digest: String,
+    /// The resource whose score changes are recorded (`--explain`), by id
+    /// until resources are unpacked.
+    pub explain_id: Option<String>,
+    pub trace: Option<RscId>,
+    pub trace_log: Vec<crate::explain::ScoreChange>,
+    /// The traced resource's table when it was assigned.
+    pub trace_final: Option<NodeTable>,
     /// Probes that failed in a way that is masked (not installed, invalid
     /// parameters), by node, for display.
     pub failed_probes: Vec<(NodeId, &'a halo_cib::model::LrmRscOp)>,
@@ -749,12 +760,22 @@ impl<'a> Scheduler<'a> {
             self.resource_node_score(c, n, score, tag);
         }
         let weight = self.nodes[n].weight;
+        let before = self.rscs[r].allowed[n].map(|a| a.score);
         let entry = self.rscs[r].allowed[n].get_or_insert(Allowed {
             score: weight,
             probe_mode: ProbeMode::Always,
             count: 0,
         });
         entry.score = halo_cib::model::add_scores(entry.score, score);
+        let after = entry.score;
+        if self.traced(r) && before != Some(after) {
+            self.trace_log.push(crate::explain::ScoreChange {
+                node: self.nodes[n].name.clone(),
+                before: before.map(|b| halo_cib::model::Score(b).to_string()),
+                after: halo_cib::model::Score(after).to_string(),
+                reason: crate::explain::describe_tag(tag),
+            });
+        }
     }
 
     /// `resource_location`: with `Some(node)` that node, otherwise every node.
@@ -865,10 +886,12 @@ impl<'a> Scheduler<'a> {
         self.actions[first].after.push(Rel {
             action: then,
             flags,
+            graphed: false,
         });
         self.actions[then].before.push(Rel {
             action: first,
             flags,
+            graphed: false,
         });
         true
     }

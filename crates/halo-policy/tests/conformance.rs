@@ -76,6 +76,25 @@ struct Result {
     score_diff: String,
     status_match: bool,
     status_diff: String,
+    executed_match: bool,
+    revised_match: bool,
+    sim_diff: String,
+}
+
+/// The lines of a block that starts after `header` and ends at the next
+/// unindented header (trailing spaces and blank lines removed).
+fn block(text: &str, header: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .lines()
+        .skip_while(|l| l.trim_end() != header)
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .map(|l| l.trim_end().to_string())
+        .collect();
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
+    }
+    out
 }
 
 /// The lines of the "Current cluster status:" block (trailing spaces and
@@ -130,14 +149,22 @@ fn run_one(dir: &Path, name: &str) -> Result {
         score_diff: String::new(),
         status_match: false,
         status_diff: String::new(),
+        executed_match: false,
+        revised_match: false,
+        sim_diff: String::new(),
     };
     let xml = match std::fs::read_to_string(dir.join("xml").join(format!("{name}.xml"))) {
         Ok(t) => t,
         Err(e) => return fail(format!("cannot read input: {e}")),
     };
-    let (expected, status) =
+    let (expected, status, executed, revised) =
         match std::fs::read_to_string(dir.join("summary").join(format!("{name}.summary"))) {
-            Ok(t) => (expected_summary(&t), expected_status(&t)),
+            Ok(t) => (
+                expected_summary(&t),
+                expected_status(&t),
+                block(&t, "Executing Cluster Transition:"),
+                block(&t, "Revised Cluster Status:"),
+            ),
             Err(e) => return fail(format!("cannot read summary: {e}")),
         };
     let expected_scores: Vec<String> =
@@ -194,12 +221,44 @@ fn run_one(dir: &Path, name: &str) -> Result {
             actual_status.join("\n")
         )
     };
+    let now = now_for(&cib);
+    let sim = halo_policy::simulate(&cib, &transition, now);
+    let actual_executed: Vec<String> = sim
+        .executed
+        .iter()
+        .map(|l| normalize(&format!("* {l}")))
+        .collect();
+    let expected_executed: Vec<String> = executed.iter().map(|l| normalize(l)).collect();
+    let executed_match = actual_executed == expected_executed;
+    let actual_revised: Vec<String> = match halo_policy::status(&sim.cib, now) {
+        Ok(lines) => lines.iter().map(|l| l.trim_end().to_string()).collect(),
+        Err(e) => vec![format!("error: {e}")],
+    };
+    let revised_match = actual_revised == revised;
+    let mut sim_diff = String::new();
+    if !executed_match {
+        sim_diff.push_str(&format!(
+            "  executed expected:\n    {}\n  executed actual:\n    {}\n",
+            expected_executed.join("\n    "),
+            actual_executed.join("\n    ")
+        ));
+    }
+    if !revised_match {
+        sim_diff.push_str(&format!(
+            "  revised expected:\n{}\n  revised actual:\n{}\n",
+            revised.join("\n"),
+            actual_revised.join("\n")
+        ));
+    }
     Result {
         summary,
         scores_match,
         score_diff,
         status_match,
         status_diff,
+        executed_match,
+        revised_match,
+        sim_diff,
     }
 }
 
@@ -230,6 +289,8 @@ fn pacemaker_scheduler_corpus() {
     let mut passing: Vec<String> = Vec::new();
     let mut scores_ok: BTreeMap<String, usize> = BTreeMap::new();
     let mut status_ok: BTreeMap<String, usize> = BTreeMap::new();
+    let mut executed_ok: BTreeMap<String, usize> = BTreeMap::new();
+    let mut revised_ok: BTreeMap<String, usize> = BTreeMap::new();
     for (name, tier) in &tests {
         if let Some(o) = &only
             && !o.contains(name)
@@ -249,6 +310,15 @@ fn pacemaker_scheduler_corpus() {
         } else if verbose {
             println!("STATUS {name} differs:\n{}", r.status_diff);
         }
+        if r.executed_match {
+            *executed_ok.entry(tier.clone()).or_default() += 1;
+        }
+        if r.revised_match {
+            *revised_ok.entry(tier.clone()).or_default() += 1;
+        }
+        if verbose && !(r.executed_match && r.revised_match) {
+            println!("SIMULATION {name} differs:\n{}", r.sim_diff);
+        }
         match r.summary {
             Outcome::Pass => {
                 e.0 += 1;
@@ -266,10 +336,13 @@ fn pacemaker_scheduler_corpus() {
         }
     }
     for (tier, (pass, total)) in &per_tier {
-        let scores = scores_ok.get(tier).copied().unwrap_or(0);
-        let status = status_ok.get(tier).copied().unwrap_or(0);
+        let get = |m: &BTreeMap<String, usize>| m.get(tier).copied().unwrap_or(0);
         println!(
-            "tier {tier}: {pass}/{total} pass (scores identical: {scores}/{total}, status identical: {status}/{total})"
+            "tier {tier}: {pass}/{total} pass (identical: scores {}, status {}, executed transition {}, revised status {})",
+            get(&scores_ok),
+            get(&status_ok),
+            get(&executed_ok),
+            get(&revised_ok)
         );
     }
     for (tier, names) in &failing {
