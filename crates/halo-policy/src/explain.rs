@@ -49,6 +49,11 @@ pub struct Explanation {
     pub nodes: Vec<NodeScore>,
     /// Every recorded change, in order.
     pub changes: Vec<ScoreChange>,
+    /// The configured constraints that mention it (or a resource containing
+    /// it), in words.
+    pub constraints: Vec<String>,
+    /// Its lines of the Transition Summary.
+    pub summary: Vec<String>,
     /// The explanation in sentences.
     pub text: Vec<String>,
 }
@@ -142,8 +147,70 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// The explanation for resource `id` (after the scheduler has run).
-    pub fn explain(&mut self, id: &str) -> Explanation {
+    /// The configured constraints that mention `r` or one of its ancestors.
+    fn constraints_of(&self, r: RscId) -> Vec<String> {
+        use halo_cib::model::Constraint;
+        let mut ids: Vec<&str> = Vec::new();
+        let mut x = Some(r);
+        while let Some(i) = x {
+            ids.push(self.rscs[i].xml_id.as_str());
+            ids.push(self.rscs[i].id.as_str());
+            x = self.rscs[i].parent;
+        }
+        let ours = |v: Option<&String>| v.is_some_and(|v| ids.contains(&v.as_str()));
+        let in_sets = |sets: &[halo_cib::model::ResourceSet]| {
+            sets.iter()
+                .any(|set| set.resources.iter().any(|m| ids.contains(&m.as_str())))
+        };
+        let score = |s: Option<&Score>| s.map_or("INFINITY".to_string(), Score::to_string);
+        let mut out = Vec::new();
+        for c in &self.cib.configuration.constraints {
+            match c {
+                Constraint::Location(l) if ours(l.rsc.as_ref()) || in_sets(&l.sets) => {
+                    let target = match (&l.node, l.rules.is_empty()) {
+                        (Some(n), _) => format!("on {n} with score {}", score(l.score.as_ref())),
+                        (None, false) => format!("by {} rule(s)", l.rules.len()),
+                        (None, true) => "with resource sets".to_string(),
+                    };
+                    out.push(format!("location {}: {target}", l.id));
+                }
+                Constraint::Colocation(co)
+                    if ours(co.rsc.as_ref()) || ours(co.with_rsc.as_ref()) || in_sets(&co.sets) =>
+                {
+                    let text = match (&co.rsc, &co.with_rsc) {
+                        (Some(a), Some(b)) => {
+                            format!("{a} with {b}, score {}", score(co.score.as_ref()))
+                        }
+                        _ => format!("resource sets, score {}", score(co.score.as_ref())),
+                    };
+                    out.push(format!("colocation {}: {text}", co.id));
+                }
+                Constraint::Order(o)
+                    if ours(o.first.as_ref()) || ours(o.then.as_ref()) || in_sets(&o.sets) =>
+                {
+                    let text = match (&o.first, &o.then) {
+                        (Some(a), Some(b)) => format!(
+                            "{} {a} then {} {b}",
+                            o.first_action.as_deref().unwrap_or("start"),
+                            o.then_action
+                                .as_deref()
+                                .or(o.first_action.as_deref())
+                                .unwrap_or("start"),
+                        ),
+                        _ => "resource sets".to_string(),
+                    };
+                    let kind = o.kind.as_deref().unwrap_or("Mandatory");
+                    out.push(format!("order {} ({kind}): {text}", o.id));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The explanation for resource `id` (after the scheduler has run), with
+    /// the Transition Summary lines that concern it.
+    pub fn explain(&mut self, id: &str, summary: &[crate::SummaryLine]) -> Explanation {
         let Some(r) = self.find_resource(id) else {
             return Explanation {
                 resource: id.to_string(),
@@ -153,6 +220,8 @@ impl<'a> Scheduler<'a> {
                 next_role: Role::Unknown.text().into(),
                 nodes: Vec::new(),
                 changes: Vec::new(),
+                constraints: Vec::new(),
+                summary: Vec::new(),
                 text: vec![format!("There is no resource {id}.")],
             };
         };
@@ -233,7 +302,25 @@ impl<'a> Scheduler<'a> {
                 "A {kind} is placed through its members; ask about a member for its scores."
             ));
         }
+        let mut family: Vec<String> = vec![rsc.id.clone()];
+        let mut stack = rsc.children.clone();
+        while let Some(c) = stack.pop() {
+            family.push(self.rscs[c].id.clone());
+            stack.extend(self.rscs[c].children.iter().copied());
+        }
+        let lines: Vec<crate::SummaryLine> = summary
+            .iter()
+            .filter(
+                |l| matches!(l, crate::SummaryLine::Resource { rsc, .. } if family.contains(rsc)),
+            )
+            .cloned()
+            .collect();
         Explanation {
+            constraints: self.constraints_of(r),
+            summary: crate::format_summary(&lines)
+                .into_iter()
+                .map(|l| l.trim().trim_start_matches("* ").to_string())
+                .collect(),
             resource: rsc.id.clone(),
             found: true,
             current,
@@ -261,6 +348,13 @@ pub fn format_explanation(e: &Explanation) -> Vec<String> {
             None => out.push(format!("  {}: {score}", n.node)),
         }
     }
+    if !e.constraints.is_empty() {
+        out.push(String::new());
+        out.push("Constraints that mention it:".into());
+        for c in &e.constraints {
+            out.push(format!("  {c}"));
+        }
+    }
     if !e.changes.is_empty() {
         out.push(String::new());
         out.push("How the scores came about, in order:".into());
@@ -270,6 +364,15 @@ pub fn format_explanation(e: &Explanation) -> Vec<String> {
                 "  {}: {before} -> {}  {}",
                 c.node, c.after, c.reason
             ));
+        }
+    }
+    out.push(String::new());
+    if e.summary.is_empty() {
+        out.push("The transition leaves it as it is.".into());
+    } else {
+        out.push("The transition:".into());
+        for l in &e.summary {
+            out.push(format!("  {l}"));
         }
     }
     out

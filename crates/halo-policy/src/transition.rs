@@ -34,7 +34,7 @@ pub fn build(s: &mut Scheduler<'_>, opts: &crate::Options) -> Transition {
     let summary = s.summary();
     let actions = s.create_graph();
     let dot = opts.dot.then(|| s.graph_dot(false));
-    let explanation = opts.explain.as_deref().map(|id| s.explain(id));
+    let explanation = opts.explain.as_deref().map(|id| s.explain(id, &summary));
     Transition {
         status: std::mem::take(&mut s.status),
         summary,
