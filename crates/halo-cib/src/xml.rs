@@ -187,6 +187,7 @@ pub fn parse(text: &str) -> Result<Element, CibError> {
                 })?;
                 attach(&mut stack, &mut root, el, line)?;
             }
+            Event::Text(t) if t.bytes().all(|b| b.is_ascii_whitespace()) => {}
             Event::Text(t) => {
                 let raw = t.xml_content(XmlVersion::Implicit1_0);
                 if !raw.trim().is_empty() {

@@ -59,6 +59,7 @@ mod utilization;
 use halo_cib::Cib;
 use halo_types::Timestamp;
 
+pub use digest::params_digest;
 pub use explain::{Explanation, format_explanation};
 pub use sched::Notice;
 pub use simulate::{Simulation, simulate};
