@@ -401,7 +401,6 @@ pub struct Ordering {
 /// A colocation constraint.
 #[derive(Debug, Clone)]
 pub struct Colocation {
-    #[allow(dead_code)] // reported by explanations
     pub id: String,
     pub dependent: RscId,
     pub primary: RscId,
@@ -416,7 +415,6 @@ pub struct Colocation {
 /// A location constraint resolved to node scores.
 #[derive(Debug, Clone)]
 pub struct Location {
-    #[allow(dead_code)] // reported by explanations
     pub id: String,
     pub rsc: RscId,
     pub nodes: Vec<(NodeId, i32)>,
