@@ -99,21 +99,17 @@ impl Prim {
             let _ = writeln!(out, "{indent}  </instance_attributes>");
         }
         let _ = writeln!(out, "{indent}  <operations>");
-        let _ = writeln!(
-            out,
-            "{indent}    <op id=\"{0}-monitor-10s\" name=\"monitor\" interval=\"10s\" timeout=\"20s\"/>",
-            self.id
-        );
-        let _ = writeln!(
-            out,
-            "{indent}    <op id=\"{0}-start-0\" name=\"start\" interval=\"0s\" timeout=\"60s\"/>",
-            self.id
-        );
-        let _ = writeln!(
-            out,
-            "{indent}    <op id=\"{0}-stop-0\" name=\"stop\" interval=\"0s\" timeout=\"60s\"/>",
-            self.id
-        );
+        for (name, interval, timeout, suffix) in [
+            ("monitor", "10s", "20s", "10s"),
+            ("start", "0s", "60s", "0"),
+            ("stop", "0s", "60s", "0"),
+        ] {
+            let _ = writeln!(
+                out,
+                "{indent}    <op id=\"{}-{name}-{suffix}\" name=\"{name}\" interval=\"{interval}\" timeout=\"{timeout}\"/>",
+                self.id
+            );
+        }
         let _ = writeln!(out, "{indent}  </operations>");
         let _ = writeln!(out, "{indent}</primitive>");
     }
@@ -541,5 +537,8 @@ fn main() {
         out.push_str("    </node_state>\n");
     }
     out.push_str("  </status>\n</cib>\n");
-    print!("{out}");
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes()) {
+        eprintln!("gen_cib: {e}");
+        std::process::exit(1);
+    }
 }

@@ -161,6 +161,7 @@ impl<'a> sched::Scheduler<'a> {
             score_lines: Vec::new(),
             last_secure_digest: String::new(),
             param_cache: Default::default(),
+            relations: Default::default(),
             expired_recurring: Default::default(),
             status: Vec::new(),
             failed_probes: Vec::new(),
