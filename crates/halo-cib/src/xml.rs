@@ -334,6 +334,8 @@ fn start_element<'a>(
         }
         el.attrs.push((key, value));
     }
+    // Large documents hold millions of these: no spare capacity.
+    el.attrs.shrink_to_fit();
     Ok(el)
 }
 
