@@ -407,7 +407,9 @@ impl<'a> Scheduler<'a> {
         }
         out.extend(details);
         let names = |list: &mut Vec<NodeId>| {
-            list.sort_by(|&a, &b| self.nodes[a].name.cmp(&self.nodes[b].name));
+            list.sort_by(|&a, &b| {
+                crate::util::numeric_strcasecmp(&self.nodes[a].name, &self.nodes[b].name)
+            });
             list.iter()
                 .map(|&n| self.nodes[n].name.as_str())
                 .collect::<Vec<_>>()
