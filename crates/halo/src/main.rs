@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod cmd;
 
 #[global_allocator]
@@ -47,6 +48,16 @@ enum Command {
     Init(cmd::init::Args),
     /// Show this node, its peers and their links, membership and resources.
     Status(cmd::status::Args),
+    /// List the nodes (and ping nodes) with their states.
+    Nodes(cmd::status::Args),
+    /// List every link to every node with its state.
+    Links(cmd::status::Args),
+    /// Stream node, link and membership events as they happen.
+    Watch(cmd::watch::Args),
+    /// Send a message to one node or to all members.
+    Send(cmd::message::SendArgs),
+    /// Print messages sent with `halo send` as they arrive.
+    Listen(cmd::message::ListenArgs),
     /// Simulate the policy engine on a CIB file (like crm_simulate).
     Sim(cmd::sim::Args),
     /// List, describe and run resource agents on this machine.
@@ -55,12 +66,29 @@ enum Command {
     Lrm(cmd::lrm::Args),
 }
 
+/// Restores the default action of SIGPIPE, so that `halo status | head` ends quietly
+/// like any Unix tool instead of failing on a closed pipe.
+fn default_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; `signal` with
+    // SIG_DFL installs no handler code, it only resets the disposition.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let global = Global { socket: cli.socket };
     let result = match cli.command {
         Command::Init(a) => cmd::init::run(&global, a),
-        Command::Status(a) => cmd::status::run(&global, a),
+        Command::Status(a) => cmd::status::run(&global, a, cmd::status::View::Status),
+        Command::Nodes(a) => cmd::status::run(&global, a, cmd::status::View::Nodes),
+        Command::Links(a) => cmd::status::run(&global, a, cmd::status::View::Links),
+        Command::Watch(a) => cmd::watch::run(&global, a),
+        Command::Send(a) => cmd::message::send(&global, a),
+        Command::Listen(a) => cmd::message::listen(&global, a),
         Command::Sim(a) => cmd::sim::run(&global, a),
         Command::Agent(a) => cmd::agent::run(&global, a),
         Command::Lrm(a) => cmd::lrm::run(&global, a),

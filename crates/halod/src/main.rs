@@ -1,3 +1,222 @@
-//! halod, the halo node daemon: wires the engines to sockets, clock and processes.
+//! `halod`, the halo node daemon.
+//!
+//! A thin I/O shell around the pure engines: it reads the configuration, opens the
+//! media, runs the failure detector and the messaging engine on one single-threaded
+//! event loop (so the heartbeat path never waits on a lock), and serves the local API.
+//!
+//! ```text
+//!  media readers ──▶ ┐
+//!  ping replies  ──▶ ├─▶ core loop (node.rs) ──▶ media senders (never block)
+//!  API calls     ──▶ ┤        │
+//!  timer, signals──▶ ┘        └─▶ events ─▶ API watchers, log
+//! ```
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+mod api;
+mod logging;
+mod media;
+mod node;
+mod ping;
+mod realtime;
+mod serial;
+mod state;
+
+/// halod — the halo node daemon.
+///
+/// Reads ha.cf and authkeys from the configuration directory, joins the cluster over
+/// the media ha.cf lists, and serves the local API (`halo status`, `halo watch`, …) on
+/// a UNIX socket in the run directory. SIGTERM leaves the cluster cleanly.
+#[derive(Debug, Parser)]
+#[command(name = "halod", version)]
+pub struct Args {
+    /// Directory holding ha.cf, authkeys and (optionally) haresources.
+    #[arg(long, default_value = "/etc/ha.d", value_name = "DIR")]
+    pub config_dir: PathBuf,
+
+    /// Directory for persistent state (the generation number, histories).
+    #[arg(long, default_value = "/var/lib/halo", value_name = "DIR")]
+    pub state_dir: PathBuf,
+
+    /// Directory for the control socket and the pid file.
+    #[arg(long, default_value = "/run/halo", value_name = "DIR")]
+    pub run_dir: PathBuf,
+
+    /// This node's name, as listed in ha.cf's `node` lines [default: uname -n].
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+
+    /// Stay in the foreground and also log to stderr (halod never forks itself; run it
+    /// under a service manager or with `&`).
+    #[arg(long, short = 'f')]
+    pub foreground: bool,
+
+    /// Check the configuration, print what would run, and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("halod: error: {e:#}");
+            tracing::error!("halod: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The node name: `--node`, else `uname -n`.
+fn node_name(args: &Args) -> anyhow::Result<String> {
+    match &args.node {
+        Some(n) => Ok(n.clone()),
+        None => Ok(nix::sys::utsname::uname()
+            .context("cannot read the host name (uname)")?
+            .nodename()
+            .to_string_lossy()
+            .into_owned()),
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<halo_config::Config> {
+    let name = node_name(args)?;
+    let uid = nix::unistd::geteuid().as_raw();
+    halo_config::load_dir(&args.config_dir, &name, uid).map_err(|errors| {
+        // Every problem, one per line, each naming file, line and directive.
+        anyhow::anyhow!(
+            "configuration in {} is not valid; halod does not start:\n{errors}",
+            args.config_dir.display()
+        )
+    })
+}
+
+fn log_settings(config: &halo_config::Config, foreground: bool) -> logging::LogSettings {
+    let l = &config.ha_cf.logging;
+    logging::LogSettings {
+        logfile: l.logfile.clone(),
+        debugfile: l.debugfile.clone(),
+        syslog_facility: l
+            .facility
+            .filter(|f| *f != halo_config::hacf::LogFacility::None)
+            .map(|f| f.name()),
+        debug: u32::from(l.debug),
+        stderr: foreground,
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    if args.check {
+        return check(&config);
+    }
+    let (_log_guard, log_drops) = logging::init(&log_settings(&config, args.foreground))?;
+    for notice in &config.notices {
+        match notice.severity {
+            halo_config::Severity::Warning => tracing::warn!("{notice}"),
+            _ => tracing::info!("{notice}"),
+        }
+    }
+    let _pid = state::PidFile::acquire(&args.run_dir)?;
+    let generation = state::next_generation(&args.state_dir)?;
+    if config.ha_cf.realtime {
+        for problem in realtime::enable() {
+            tracing::warn!("realtime: {problem}; running without it");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(4)
+        .thread_stack_size(256 * 1024)
+        .build()
+        .context("cannot start the event loop")?;
+    runtime.block_on(serve(args, config, generation, log_drops))
+}
+
+async fn serve(
+    args: Args,
+    config: halo_config::Config,
+    generation: halo_types::Generation,
+    log_drops: logging::LogDrops,
+) -> anyhow::Result<()> {
+    let (packet_tx, packets) = tokio::sync::mpsc::channel(1024);
+    let (ping_tx, pings) = tokio::sync::mpsc::channel(256);
+    let (call_tx, calls) = tokio::sync::mpsc::channel(64);
+    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let (messages, _) = tokio::sync::broadcast::channel(1024);
+    let media = media::Media::open(&node::medium_specs(&config), packet_tx)?;
+    let ping_targets: Vec<std::net::IpAddr> = config
+        .ha_cf
+        .ping_nodes
+        .iter()
+        .map(|p| p.value)
+        .chain(
+            config
+                .ha_cf
+                .ping_groups
+                .iter()
+                .flat_map(|g| g.addrs.iter().copied()),
+        )
+        .collect();
+    let pinger = if ping_targets.is_empty() {
+        None
+    } else {
+        Some(ping::Pinger::open(&ping_targets, ping_tx)?)
+    };
+    let socket = args.run_dir.join("halod.sock");
+    api::serve(
+        &socket,
+        api::ApiContext {
+            calls: call_tx,
+            events: events.clone(),
+            messages: messages.clone(),
+            readonly_anyone: false,
+        },
+    )?;
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).context("no randomness available")?;
+    let node = node::Node::new(
+        &config,
+        generation,
+        media,
+        pinger,
+        events,
+        messages,
+        log_drops,
+        u64::from_le_bytes(seed),
+    )?;
+    let result = node
+        .run(node::Inputs {
+            packets,
+            pings,
+            calls,
+        })
+        .await;
+    let _ = std::fs::remove_file(&socket);
+    result
+}
+
+/// `--check`: the configuration is valid; say what would run.
+fn check(config: &halo_config::Config) -> anyhow::Result<()> {
+    let h = &config.ha_cf;
+    println!(
+        "configuration OK for node {} in cluster {}",
+        config.local_node, h.cluster
+    );
+    println!(
+        "timing: keepalive {:?}, warntime {:?}, deadtime {:?}, initdead {:?}",
+        h.timing.keepalive, h.timing.warntime, h.timing.deadtime, h.timing.initdead
+    );
+    println!("links: {}", h.link_names().join(", "));
+    let nodes: Vec<String> = h.node_names().iter().map(|n| n.to_string()).collect();
+    println!("nodes: {}", nodes.join(", "));
+    for n in &config.notices {
+        println!("notice: {n}");
+    }
+    Ok(())
+}

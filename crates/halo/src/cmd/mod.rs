@@ -4,5 +4,7 @@
 pub mod agent;
 pub mod init;
 pub mod lrm;
+pub mod message;
 pub mod sim;
 pub mod status;
+pub mod watch;
