@@ -212,8 +212,10 @@ pub struct Engine {
     greeted: BTreeMap<NodeName, (Timestamp, u32)>,
     /// The latest known entry of every node, this one's included.
     entries: Table,
-    /// Knowledge changed since the view was computed.
+    /// Knowledge changed since the view was computed …
     stale_view: bool,
+    /// … which was then.
+    view_at: Option<Timestamp>,
     /// This node's hearing changed since its entry was last published.
     own_changed: bool,
     view: View,
@@ -256,7 +258,7 @@ impl Engine {
     pub fn new(config: Config, now: Timestamp) -> Result<Engine, QuorumConfigError> {
         let me = Member::new(config.node, config.generation);
         let mut entries = Table::default();
-        entries.put(Entry {
+        let _ = entries.put(Entry {
             node: me.clone(),
             version: 1,
             hears: Vec::new(),
@@ -274,6 +276,7 @@ impl Engine {
             greeted: BTreeMap::new(),
             entries,
             stale_view: true,
+            view_at: None,
             own_changed: false,
             view: View::default(),
             installed: None,
@@ -458,6 +461,7 @@ impl Engine {
                         what: "proposal whose coordinator is not its first member",
                     });
                 }
+                self.ensure_view(now);
                 self.on_propose(id, members, out);
             }
             Body::Accept { id } => {
@@ -544,13 +548,12 @@ impl Engine {
                     let old_hears = old
                         .filter(|o| o.node.generation == e.node.generation)
                         .map(|o| o.hears.clone());
-                    self.entries.put(e);
+                    if self.entries.put(e) {
+                        self.stale_view = true;
+                    }
                     learned.push((name, old_hears));
                 }
             }
-        }
-        if !learned.is_empty() {
-            self.stale_view = true;
         }
         if from_owner && self.up.get(&sender.name) == Some(&sender.generation) {
             self.awaiting.remove(&sender.name);
@@ -767,7 +770,7 @@ impl Engine {
     }
 
     fn settled(&self) -> bool {
-        self.consensus() && self.members_installed()
+        !self.stale_view && self.consensus() && self.members_installed()
     }
 
     /// Starts a round if this node coordinates its target and one is due. Returns the time
@@ -845,6 +848,15 @@ impl Engine {
 
     // ---- after every input ---------------------------------------------------------------
 
+    /// Recomputes the view now if anything it depends on changed.
+    fn ensure_view(&mut self, now: Timestamp) {
+        if self.stale_view {
+            self.recompute_view();
+            self.stale_view = false;
+            self.view_at = Some(now);
+        }
+    }
+
     fn recompute_view(&mut self) {
         let g = self.entries.graph();
         let n = self.entries.len();
@@ -877,6 +889,24 @@ impl Engine {
             target,
             digest,
         };
+    }
+
+    /// Brings this node's own entry in line with its hearing, its view and its installed
+    /// membership; a change is gossiped.
+    fn refresh_own_entry(&mut self) {
+        let installed_id = self.installed.as_ref().map(|m| m.id.clone());
+        let digest = self.view.digest;
+        let own = self.own_index();
+        let e = self.entries.at(own);
+        if self.own_changed || e.digest != digest || e.installed != installed_id {
+            self.own_changed = false;
+            self.entries.update(own, |e| {
+                e.digest = digest;
+                e.installed = installed_id;
+                e.version += 1;
+            });
+            self.relay.insert(self.me.name.clone());
+        }
     }
 
     fn react(&mut self, now: Timestamp, out: &mut Vec<Output>) {
@@ -919,34 +949,40 @@ impl Engine {
         let confirmed = &self.confirmed;
         self.greeted
             .retain(|n, _| up.contains_key(n) && !confirmed.contains(n));
-        if self.stale_view {
-            self.recompute_view();
-            self.stale_view = false;
+        // The view is recomputed at most once per `gossip_interval`: a burst of news (a
+        // cluster starting, a death seen by everyone) costs a few computations, not one
+        // per message. Nothing is decided on an outdated view meanwhile.
+        let view_due = self
+            .view_at
+            .map_or(now, |t| t + self.timings.gossip_interval);
+        if self.stale_view && now >= view_due {
+            self.ensure_view(now);
         }
-        // This node's own entry follows its view and its installed membership.
-        let installed_id = self.installed.as_ref().map(|m| m.id.clone());
-        let digest = self.view.digest;
-        let own = self.own_index();
-        let e = self.entries.at(own);
-        if self.own_changed || e.digest != digest || e.installed != installed_id {
-            self.own_changed = false;
-            self.entries.update(own, |e| {
-                e.digest = digest;
-                e.installed = installed_id;
-                e.version += 1;
-            });
-            self.relay.insert(self.me.name.clone());
-        }
-        // Abandon a round that no longer matches the target, or that timed out.
+        self.refresh_own_entry();
+        // Abandon a round that timed out, or (once the view is current) that no longer
+        // matches the target.
         if let Some(r) = &self.round
-            && (r.proposal.members != self.view.target || now >= r.deadline)
+            && now >= r.deadline
         {
             self.round = None;
             self.stats.rounds_abandoned += 1;
             self.next_round_at = now + self.timings.retry_backoff;
         }
-        if let Some(at) = self.maybe_propose(now, out) {
-            wake.push(at);
+        if self.stale_view {
+            wake.push(view_due);
+        } else {
+            if let Some(r) = &self.round
+                && r.proposal.members != self.view.target
+            {
+                self.round = None;
+                self.stats.rounds_abandoned += 1;
+                self.next_round_at = now + self.timings.retry_backoff;
+            }
+            if let Some(at) = self.maybe_propose(now, out) {
+                wake.push(at);
+            }
+            // A membership of one is installed at once: publish it.
+            self.refresh_own_entry();
         }
         if let Some(r) = &self.round {
             wake.push(r.deadline);

@@ -117,6 +117,30 @@ impl BitSet {
         BitSet { words }
     }
 
+    /// `self ∪= other`.
+    pub fn union_with(&mut self, other: &BitSet) {
+        if other.words.len() > self.words.len() {
+            self.words.resize(other.words.len(), 0);
+        }
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w |= o;
+        }
+    }
+
+    /// `self ∩= other`.
+    pub fn intersect_with(&mut self, other: &BitSet) {
+        for (i, w) in self.words.iter_mut().enumerate() {
+            *w &= other.words.get(i).copied().unwrap_or(0);
+        }
+    }
+
+    /// `self \= other`.
+    pub fn subtract(&mut self, other: &BitSet) {
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w &= !o;
+        }
+    }
+
     /// The elements in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.words.iter().enumerate().flat_map(|(wi, &w)| {
@@ -203,24 +227,24 @@ impl Graph {
     /// The connected components of the subgraph induced by `within`, each as a set,
     /// ordered by their smallest vertex.
     pub fn components(&self, within: &BitSet) -> Vec<BitSet> {
-        let mut seen = BitSet::with_capacity(self.len());
+        let mut left = within.clone();
         let mut out = Vec::new();
-        for start in within.iter() {
-            if seen.contains(start) {
-                continue;
-            }
+        while let Some(start) = left.first() {
+            // Grow the component a frontier at a time, a word of vertices per operation.
             let mut comp = BitSet::with_capacity(self.len());
-            let mut stack = vec![start];
-            seen.insert(start);
-            while let Some(u) = stack.pop() {
-                comp.insert(u);
-                for v in self.adj[u].iter() {
-                    if within.contains(v) && !seen.contains(v) {
-                        seen.insert(v);
-                        stack.push(v);
-                    }
+            comp.insert(start);
+            let mut frontier = comp.clone();
+            while !frontier.is_empty() {
+                let mut next = BitSet::with_capacity(self.len());
+                for u in frontier.iter() {
+                    next.union_with(&self.adj[u]);
                 }
+                next.intersect_with(&left);
+                next.subtract(&comp);
+                comp.union_with(&next);
+                frontier = next;
             }
+            left.subtract(&comp);
             out.push(comp);
         }
         out

@@ -87,13 +87,17 @@ impl Table {
         }
     }
 
-    /// Sets `entry` as the latest of its node (the caller checked it is newer).
-    pub fn put(&mut self, entry: Entry) {
+    /// Sets `entry` as the latest of its node (the caller checked it is newer). Returns
+    /// whether the mutual-hearing graph may have changed (a new node, a new generation, or
+    /// other hearing); an entry that only reports a new digest or installed membership
+    /// leaves it as it was.
+    pub fn put(&mut self, entry: Entry) -> bool {
         match self.index(&entry.node.name) {
             Some(i) => {
                 let new_generation = self.rows[i].entry.node.generation != entry.node.generation;
                 self.rows[i].entry = entry;
                 let bits = self.row_bits(&self.rows[i].entry);
+                let changed = new_generation || bits != self.rows[i].hears;
                 self.rows[i].hears = bits;
                 if new_generation {
                     // Whether others hear this node depends on its generation.
@@ -106,6 +110,7 @@ impl Table {
                         }
                     }
                 }
+                changed
             }
             None => {
                 let at = self
@@ -119,6 +124,7 @@ impl Table {
                     },
                 );
                 self.rebuild();
+                true
             }
         }
     }

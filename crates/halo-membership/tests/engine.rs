@@ -298,7 +298,7 @@ fn b_knows_a(b: &mut Engine) {
             entries: vec![entry],
         },
     );
-    deliver(b, 2, "a", &bytes).unwrap();
+    deliver(b, 10, "a", &bytes).unwrap();
     assert_eq!(b.target(), &[member("a", 1), member("b", 1)]);
 }
 

@@ -5,6 +5,9 @@
 //! - `HALO_SIM_SEEDS=N` runs N seeds per cluster size instead of the defaults;
 //! - `HALO_TEST_LONG=1` (set by `scripts/test --long`) runs the long campaign: millions of
 //!   runs in total.
+//!
+//! The default 3 700 runs take about 25 s of CPU in an optimised build and about two
+//! minutes in an unoptimised one.
 
 use halo_sim::campaign;
 
