@@ -34,6 +34,10 @@ pub struct Timings {
     /// For this long after start-up, the node does not form a membership of itself alone:
     /// its failure detector has not yet had time to hear its peers.
     pub startup_hold: Duration,
+    /// A node that has not sent its own entry for this long sends it again, even when all
+    /// is quiet. Over `halo-messaging` nothing is lost while a link works, so this only
+    /// matters on a lossier transport; it bounds how long a lost update can mislead.
+    pub refresh_interval: Duration,
 }
 
 impl Default for Timings {
@@ -44,6 +48,7 @@ impl Default for Timings {
             retry_backoff: Duration::from_millis(50),
             resync_interval: Duration::from_millis(500),
             startup_hold: Duration::from_secs(1),
+            refresh_interval: Duration::from_secs(5),
         }
     }
 }
@@ -238,6 +243,8 @@ pub struct Engine {
     /// Entries to send to one node at the next gossip.
     push: BTreeMap<NodeName, BTreeSet<NodeName>>,
     last_gossip: Option<Timestamp>,
+    /// When this node last sent its own entry to everyone.
+    last_refresh: Timestamp,
     /// Since when this node has been unsettled, and when it resyncs next.
     next_resync: Option<Timestamp>,
     quorum: QuorumTracker,
@@ -291,6 +298,7 @@ impl Engine {
             relay: BTreeSet::new(),
             push: BTreeMap::new(),
             last_gossip: None,
+            last_refresh: now,
             next_resync: None,
             quorum: QuorumTracker::new(config.quorum)?,
             stats: Stats::default(),
@@ -1003,6 +1011,13 @@ impl Engine {
             }
             wake.extend(self.next_resync);
         }
+        // Refresh: send this node's own entry again after a long quiet spell.
+        let refresh = self.last_refresh + self.timings.refresh_interval;
+        if now >= refresh {
+            self.relay.insert(self.me.name.clone());
+        } else {
+            wake.push(refresh);
+        }
         // Gossip: at once if the last one is old enough, else at the end of the interval.
         if !self.relay.is_empty() || !self.push.is_empty() || !self.hello.is_empty() {
             let due = self
@@ -1053,6 +1068,9 @@ impl Engine {
         let relay = std::mem::take(&mut self.relay);
         let mut push = std::mem::take(&mut self.push);
         let hello = std::mem::take(&mut self.hello);
+        if relay.contains(&self.me.name) {
+            self.last_refresh = now;
+        }
         let broadcast = self.pick(&relay);
         if !broadcast.is_empty() {
             self.send(
