@@ -28,6 +28,12 @@ pub struct Figures {
     pub heal_from_heal: Spread,
     /// Last detector notices the healed links → one membership everywhere.
     pub heal_from_detection: Spread,
+    /// Membership messages (each copy counted) from a death to convergence, median.
+    pub death_messages: u64,
+    /// Their bytes, median.
+    pub death_bytes: u64,
+    /// The largest membership message seen.
+    pub largest_message: usize,
 }
 
 const BOUND: Duration = Duration::from_secs(30);
@@ -72,14 +78,22 @@ fn started(nodes: usize, seed: u64) -> Result<(Sim, Rng), Violation> {
 pub fn figures(nodes: usize, trials: usize) -> Result<Figures, (u64, Violation)> {
     let mut death = (Vec::new(), Vec::new());
     let mut heal = (Vec::new(), Vec::new());
+    let mut traffic: Vec<(u64, u64)> = Vec::new();
+    let mut largest = 0;
     for seed in 0..trials as u64 {
         let e = |v| (seed, v);
         // A node dies.
         let (mut sim, mut rng) = started(nodes, seed).map_err(e)?;
+        let before = sim.counters.clone();
         sim.crash(rng.index(nodes));
         let (a, b) = converge(&mut sim).map_err(e)?;
         death.0.push(a);
         death.1.push(b);
+        traffic.push((
+            sim.counters.sent - before.sent,
+            sim.counters.sent_bytes - before.sent_bytes,
+        ));
+        largest = largest.max(sim.counters.largest);
         // A partition into halves heals.
         let (mut sim, mut rng) = started(nodes, seed + 1_000_000).map_err(e)?;
         let side: Vec<bool> = {
@@ -108,7 +122,12 @@ pub fn figures(nodes: usize, trials: usize) -> Result<Figures, (u64, Violation)>
         let (a, b) = converge(&mut sim).map_err(e)?;
         heal.0.push(a);
         heal.1.push(b);
+        largest = largest.max(sim.counters.largest);
     }
+    let median = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied().unwrap_or(0)
+    };
     Ok(Figures {
         nodes,
         trials,
@@ -116,5 +135,8 @@ pub fn figures(nodes: usize, trials: usize) -> Result<Figures, (u64, Violation)>
         death_from_detection: Spread::of(death.1),
         heal_from_heal: Spread::of(heal.0),
         heal_from_detection: Spread::of(heal.1),
+        death_messages: median(traffic.iter().map(|t| t.0).collect()),
+        death_bytes: median(traffic.iter().map(|t| t.1).collect()),
+        largest_message: largest,
     })
 }

@@ -102,18 +102,22 @@ fn main() -> ExitCode {
         }
         Command::Bench { nodes, trials } => {
             println!(
-                "| nodes | death: from crash | death: from last detection | heal: from heal | heal: from last detection |"
+                "| nodes | death: from crash | death: from last detection | heal: from heal \
+                 | heal: from last detection | messages (bytes) per death | largest message |"
             );
-            println!("| ---: | --- | --- | --- | --- |");
+            println!("| ---: | --- | --- | --- | --- | --- | ---: |");
             for n in nodes {
                 match bench::figures(n, trials) {
                     Ok(f) => println!(
-                        "| {} | {} | {} | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} ({} kB) | {} B |",
                         f.nodes,
                         f.death_from_crash,
                         f.death_from_detection,
                         f.heal_from_heal,
-                        f.heal_from_detection
+                        f.heal_from_detection,
+                        f.death_messages,
+                        f.death_bytes / 1000,
+                        f.largest_message
                     ),
                     Err((seed, v)) => {
                         eprintln!("bench trial {seed} on {n} nodes failed: {v}");

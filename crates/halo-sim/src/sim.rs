@@ -212,6 +212,12 @@ pub struct Counters {
     pub installs: u64,
     /// Inputs the engines refused.
     pub refused: u64,
+    /// Messages sent, counting each copy of a broadcast.
+    pub sent: u64,
+    /// Bytes sent, counting each copy of a broadcast.
+    pub sent_bytes: u64,
+    /// The largest message sent.
+    pub largest: usize,
 }
 
 /// The simulated world.
@@ -680,6 +686,13 @@ impl Sim {
                             shown
                         );
                     }
+                    let copies = match to {
+                        Destination::One(_) => 1,
+                        Destination::All => self.nodes.len() as u64 - 1,
+                    };
+                    self.counters.sent += copies;
+                    self.counters.sent_bytes += copies * bytes.len() as u64;
+                    self.counters.largest = self.counters.largest.max(bytes.len());
                     let bytes: Rc<[u8]> = bytes.into();
                     match to {
                         Destination::One(name) => {
