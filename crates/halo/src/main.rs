@@ -63,7 +63,19 @@ enum Command {
     Lrm(cmd::lrm::Args),
 }
 
+/// Restores the default action of SIGPIPE, so that `halo status | head` ends quietly
+/// like any Unix tool instead of failing on a closed pipe.
+fn default_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; `signal` with
+    // SIG_DFL installs no handler code, it only resets the disposition.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let global = Global { socket: cli.socket };
     let result = match cli.command {

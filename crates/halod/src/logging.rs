@@ -139,6 +139,7 @@ pub fn init(settings: &LogSettings) -> Result<(LogGuard, LogDrops)> {
         layers.push(
             tracing_subscriber::fmt::layer()
                 .with_writer(writer)
+                .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()))
                 .with_target(false)
                 .with_filter(base)
                 .boxed(),

@@ -11,18 +11,16 @@
 //!  timer, signals──▶ ┘        └─▶ events ─▶ API watchers, log
 //! ```
 
-// The core loop that uses these modules lands with the engines; until then they are
-// exercised by their unit tests only.
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
 mod api;
 mod logging;
 mod media;
+mod node;
 mod ping;
 mod realtime;
 mod serial;
@@ -74,6 +72,151 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("halod's core is not wired yet")
+/// The node name: `--node`, else `uname -n`.
+fn node_name(args: &Args) -> anyhow::Result<String> {
+    match &args.node {
+        Some(n) => Ok(n.clone()),
+        None => Ok(nix::sys::utsname::uname()
+            .context("cannot read the host name (uname)")?
+            .nodename()
+            .to_string_lossy()
+            .into_owned()),
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<halo_config::Config> {
+    let name = node_name(args)?;
+    let uid = nix::unistd::geteuid().as_raw();
+    halo_config::load_dir(&args.config_dir, &name, uid).map_err(|errors| {
+        // Every problem, one per line, each naming file, line and directive.
+        anyhow::anyhow!(
+            "configuration in {} is not valid; halod does not start:\n{errors}",
+            args.config_dir.display()
+        )
+    })
+}
+
+fn log_settings(config: &halo_config::Config, foreground: bool) -> logging::LogSettings {
+    let l = &config.ha_cf.logging;
+    logging::LogSettings {
+        logfile: l.logfile.clone(),
+        debugfile: l.debugfile.clone(),
+        syslog_facility: l
+            .facility
+            .filter(|f| *f != halo_config::hacf::LogFacility::None)
+            .map(|f| f.name()),
+        debug: u32::from(l.debug),
+        stderr: foreground,
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    if args.check {
+        return check(&config);
+    }
+    let (_log_guard, log_drops) = logging::init(&log_settings(&config, args.foreground))?;
+    for notice in &config.notices {
+        match notice.severity {
+            halo_config::Severity::Warning => tracing::warn!("{notice}"),
+            _ => tracing::info!("{notice}"),
+        }
+    }
+    let _pid = state::PidFile::acquire(&args.run_dir)?;
+    let generation = state::next_generation(&args.state_dir)?;
+    if config.ha_cf.realtime {
+        for problem in realtime::enable() {
+            tracing::warn!("realtime: {problem}; running without it");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(4)
+        .thread_stack_size(256 * 1024)
+        .build()
+        .context("cannot start the event loop")?;
+    runtime.block_on(serve(args, config, generation, log_drops))
+}
+
+async fn serve(
+    args: Args,
+    config: halo_config::Config,
+    generation: halo_types::Generation,
+    log_drops: logging::LogDrops,
+) -> anyhow::Result<()> {
+    let (packet_tx, packets) = tokio::sync::mpsc::channel(1024);
+    let (ping_tx, pings) = tokio::sync::mpsc::channel(256);
+    let (call_tx, calls) = tokio::sync::mpsc::channel(64);
+    let (events, _) = tokio::sync::broadcast::channel(1024);
+    let (messages, _) = tokio::sync::broadcast::channel(1024);
+    let media = media::Media::open(&node::medium_specs(&config), packet_tx)?;
+    let ping_targets: Vec<std::net::IpAddr> = config
+        .ha_cf
+        .ping_nodes
+        .iter()
+        .map(|p| p.value)
+        .chain(
+            config
+                .ha_cf
+                .ping_groups
+                .iter()
+                .flat_map(|g| g.addrs.iter().copied()),
+        )
+        .collect();
+    let pinger = if ping_targets.is_empty() {
+        None
+    } else {
+        Some(ping::Pinger::open(&ping_targets, ping_tx)?)
+    };
+    let socket = args.run_dir.join("halod.sock");
+    api::serve(
+        &socket,
+        api::ApiContext {
+            calls: call_tx,
+            events: events.clone(),
+            messages: messages.clone(),
+            readonly_anyone: false,
+        },
+    )?;
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).context("no randomness available")?;
+    let node = node::Node::new(
+        &config,
+        generation,
+        media,
+        pinger,
+        events,
+        messages,
+        log_drops,
+        u64::from_le_bytes(seed),
+    )?;
+    let result = node
+        .run(node::Inputs {
+            packets,
+            pings,
+            calls,
+        })
+        .await;
+    let _ = std::fs::remove_file(&socket);
+    result
+}
+
+/// `--check`: the configuration is valid; say what would run.
+fn check(config: &halo_config::Config) -> anyhow::Result<()> {
+    let h = &config.ha_cf;
+    println!(
+        "configuration OK for node {} in cluster {}",
+        config.local_node, h.cluster
+    );
+    println!(
+        "timing: keepalive {:?}, warntime {:?}, deadtime {:?}, initdead {:?}",
+        h.timing.keepalive, h.timing.warntime, h.timing.deadtime, h.timing.initdead
+    );
+    println!("links: {}", h.link_names().join(", "));
+    let nodes: Vec<String> = h.node_names().iter().map(|n| n.to_string()).collect();
+    println!("nodes: {}", nodes.join(", "));
+    for n in &config.notices {
+        println!("notice: {n}");
+    }
+    Ok(())
 }
