@@ -1,7 +1,7 @@
 //! Convergence figures for BENCHMARKS.md: after a node death, and after a partition heals.
 //!
-//! Each trial is its own seed on a LAN with reliable messaging and the failure detector at
-//! keepalive 100 ms / deadtime 500 ms. Times are simulated: they include network latency
+//! Each trial is its own seed on a LAN with reliable messaging and `halo-heartbeat`'s
+//! detector at keepalive 100 ms / deadtime 500 ms. Times are simulated: they include network latency
 //! and a fixed cost per message handled, not the speed of this machine.
 
 use std::time::Duration;
@@ -60,7 +60,9 @@ fn converge(sim: &mut Sim) -> Result<(Duration, Duration), Violation> {
 }
 
 fn started(nodes: usize, seed: u64) -> Result<(Sim, Rng), Violation> {
-    let mut sim = Sim::new(SimConfig::lan(nodes, seed), invariants::all());
+    let mut cfg = SimConfig::lan(nodes, seed);
+    cfg.fd.real = true;
+    let mut sim = Sim::new(cfg, invariants::all());
     let mut rng = Rng::new(seed ^ 0xbe7c_4be7_c4be_7c4b);
     for i in 0..nodes {
         let at = Timestamp::from_duration(rng.duration(Duration::ZERO, Duration::from_millis(100)));

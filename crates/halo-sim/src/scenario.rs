@@ -79,6 +79,8 @@ pub fn config_for(nodes: usize, seed: u64) -> SimConfig {
         cfg.fd.keepalive = Duration::from_millis(10);
         cfg.fd.deadtime = Duration::from_millis(40);
     }
+    // Half the runs use halo-heartbeat's real detector on simulated heartbeats.
+    cfg.fd.real = rng.chance(0.5);
     cfg
 }
 

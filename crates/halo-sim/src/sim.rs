@@ -9,6 +9,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
+use halo_heartbeat::{
+    Detector, DetectorConfig, Heartbeat, LinkName, NodeState, PeerId, PeerStatus, Timing,
+};
 use halo_membership::wire::{Body, Message};
 use halo_membership::{
     Config, Destination, Engine, Input, Member, Membership, Output, QuorumConfig, Timings,
@@ -51,13 +54,16 @@ pub struct NetConfig {
     pub retransmit: Duration,
 }
 
-/// The failure detector model's timings (`ha.cf` `keepalive` and `deadtime`).
+/// The failure detector's timings (`ha.cf` `keepalive` and `deadtime`) and which one runs.
 #[derive(Debug, Clone, Copy)]
 pub struct FdConfig {
     /// Heartbeat interval: a peer is noticed alive within one interval of being heard.
     pub keepalive: Duration,
     /// A peer silent this long is declared dead.
     pub deadtime: Duration,
+    /// Run `halo-heartbeat`'s real detector on simulated heartbeats (every keepalive, to
+    /// every peer, over the same links and losses as messages) instead of the model.
+    pub real: bool,
 }
 
 /// Everything that defines a simulated cluster (with the seed, a whole run).
@@ -96,6 +102,7 @@ impl SimConfig {
             fd: FdConfig {
                 keepalive: Duration::from_millis(100),
                 deadtime: Duration::from_millis(500),
+                real: false,
             },
             cpu_per_message: Duration::from_micros(10),
             timings: Timings::default(),
@@ -112,6 +119,11 @@ pub struct Node {
     pub generation: Generation,
     /// Its engine; `None` while crashed.
     pub engine: Option<Engine>,
+    /// Its failure detector, when the real one runs.
+    detector: Option<Detector>,
+    /// The generation of the last heartbeat it received from each peer.
+    heard_generation: Vec<Option<Generation>>,
+    det_token: u64,
     /// What `halod` would have persisted: the last installed seq.
     pub persisted_seq: u64,
     busy_until: Timestamp,
@@ -181,6 +193,22 @@ enum Event {
     },
     Start {
         node: usize,
+    },
+    /// Real detector: node sends its heartbeats (generation: which life sends them).
+    Beat {
+        node: usize,
+        generation: Generation,
+    },
+    /// Real detector: a heartbeat arrives.
+    Heartbeat {
+        from: usize,
+        to: usize,
+        generation: Generation,
+    },
+    /// Real detector: its deadline.
+    DetectorTick {
+        node: usize,
+        token: u64,
     },
 }
 
@@ -274,6 +302,9 @@ impl Sim {
                 generation: Generation(0),
                 engine: None,
                 persisted_seq: 0,
+                detector: None,
+                heard_generation: vec![None; n],
+                det_token: 0,
                 busy_until: Timestamp::ZERO,
                 tick_token: 0,
                 tick_at: None,
@@ -403,6 +434,38 @@ impl Sim {
         }
         node.busy_until = now;
         let generation = node.generation;
+        if self.cfg.fd.real {
+            let ka = self.cfg.fd.keepalive;
+            let dead = self.cfg.fd.deadtime;
+            let nodes = (0..self.cfg.nodes).map(node_name).collect();
+            let node = &mut self.nodes[i];
+            node.detector = Some(Detector::new(
+                DetectorConfig {
+                    local: node.name.clone(),
+                    nodes,
+                    links: vec![LinkName::new("net")],
+                    ping_nodes: Vec::new(),
+                    ping_groups: Vec::new(),
+                    timing: Timing {
+                        warntime: dead / 2,
+                        deadtime: dead,
+                        initdead: dead * 2,
+                        deadping: dead,
+                    },
+                },
+                now,
+            ));
+            node.heard_generation.iter_mut().for_each(|g| *g = None);
+            let phase = self.rng.duration(Duration::ZERO, ka);
+            self.schedule(
+                now + phase,
+                Event::Beat {
+                    node: i,
+                    generation,
+                },
+            );
+            self.detector_deadline(i);
+        }
         self.log(|| format!("start {} generation {}", node_name(i), generation));
         let n = self.nodes.len();
         for p in 0..n {
@@ -425,6 +488,7 @@ impl Sim {
             return;
         }
         self.log(|| format!("crash {}", node_name(i)));
+        self.nodes[i].detector = None;
         self.nodes[i].tick_token += 1;
         self.nodes[i].tick_at = None;
         for p in 0..self.nodes.len() {
@@ -462,7 +526,10 @@ impl Sim {
     /// Makes `observer`'s failure detector wrongly declare `peer` dead now (lost
     /// heartbeats); it hears `peer` again a little later if the link is up.
     pub fn fd_blip(&mut self, observer: usize, peer: usize) {
-        if !self.nodes[observer].alive() || self.beliefs[observer][peer].up.is_none() {
+        if !self.nodes[observer].alive()
+            || self.beliefs[observer][peer].up.is_none()
+            || self.cfg.fd.real
+        {
             return;
         }
         self.log(|| format!("fd blip: {} loses {}", node_name(observer), node_name(peer)));
@@ -515,7 +582,7 @@ impl Sim {
 
     /// Re-evaluates what `observer` will come to believe about `peer`.
     fn fd_reassess(&mut self, observer: usize, peer: usize) {
-        if observer == peer || !self.nodes[observer].alive() {
+        if observer == peer || !self.nodes[observer].alive() || self.cfg.fd.real {
             return;
         }
         let heard = self.hears(observer, peer);
@@ -551,6 +618,67 @@ impl Sim {
                 },
             );
         }
+    }
+
+    /// Real detector: the nodes its events are about.
+    fn mentioned(&self, events: &[halo_heartbeat::Event]) -> Vec<usize> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                halo_heartbeat::Event::NodeChanged {
+                    peer: PeerId::Node(n),
+                    ..
+                }
+                | halo_heartbeat::Event::Restarted { node: n, .. } => self.index_of(n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Real detector: turns its state for `peers` into `PeerUp` / `PeerDown` for the
+    /// engine, as `halod` does (a new generation of a live peer is a `PeerUp`).
+    fn sync_beliefs(&mut self, observer: usize, peers: &[usize]) {
+        for &p in peers {
+            let Some(d) = self.nodes[observer].detector.as_ref() else {
+                return;
+            };
+            let alive = matches!(
+                d.state(&PeerId::Node(self.nodes[p].name.clone())),
+                Some(NodeState::Up | NodeState::Active)
+            );
+            let generation = self.nodes[observer].heard_generation[p];
+            let belief = self.beliefs[observer][p].up;
+            match (alive, generation) {
+                (true, Some(g)) if belief != Some(g) => {
+                    self.beliefs[observer][p].up = Some(g);
+                    self.last_fd_change = self.now;
+                    self.deliver_input(
+                        observer,
+                        Input::PeerUp {
+                            node: self.nodes[p].name.clone(),
+                            generation: g,
+                        },
+                    );
+                }
+                (false, _) if belief.is_some() => {
+                    self.beliefs[observer][p].up = None;
+                    self.last_fd_change = self.now;
+                    self.declare_down(observer, p);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Real detector: (re)arms its timer.
+    fn detector_deadline(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        let Some(at) = node.detector.as_ref().and_then(|d| d.next_deadline()) else {
+            return;
+        };
+        node.det_token += 1;
+        let token = node.det_token;
+        self.schedule(at, Event::DetectorTick { node: i, token });
     }
 
     fn declare_down(&mut self, observer: usize, peer: usize) {
@@ -839,6 +967,72 @@ impl Sim {
     fn step(&mut self, ev: Event) {
         match ev {
             Event::Start { node } => self.start(node),
+            Event::Beat { node, generation } => {
+                if !self.nodes[node].alive() || self.nodes[node].generation != generation {
+                    return;
+                }
+                for to in 0..self.nodes.len() {
+                    if to == node || !self.link_up[node][to] {
+                        continue;
+                    }
+                    if self.rng.chance(self.cfg.net.loss) {
+                        continue;
+                    }
+                    let at = self.now + self.latency();
+                    self.schedule(
+                        at,
+                        Event::Heartbeat {
+                            from: node,
+                            to,
+                            generation,
+                        },
+                    );
+                }
+                let next = self.now + self.cfg.fd.keepalive;
+                self.schedule(next, Event::Beat { node, generation });
+            }
+            Event::Heartbeat {
+                from,
+                to,
+                generation,
+            } => {
+                if !self.link_up[from][to] {
+                    return;
+                }
+                let now = self.now;
+                let hb = Heartbeat {
+                    from: self.nodes[from].name.clone(),
+                    link: LinkName::new("net"),
+                    generation,
+                    status: PeerStatus::Active,
+                    deadtime: None,
+                };
+                let Some(d) = self.nodes[to].detector.as_mut() else {
+                    return;
+                };
+                let events = d.heartbeat(now, &hb);
+                let seen = &mut self.nodes[to].heard_generation[from];
+                if seen.is_none_or(|g| g < generation) {
+                    *seen = Some(generation);
+                }
+                let mut peers = vec![from];
+                peers.extend(self.mentioned(&events));
+                self.sync_beliefs(to, &peers);
+                self.detector_deadline(to);
+            }
+            Event::DetectorTick { node, token } => {
+                if self.nodes[node].det_token != token {
+                    return;
+                }
+                let now = self.now;
+                let Some(d) = self.nodes[node].detector.as_mut() else {
+                    return;
+                };
+                let events = d.tick(now);
+                let peers = self.mentioned(&events);
+                self.sync_beliefs(node, &peers);
+                self.detector_deadline(node);
+            }
             Event::Tick { node, token } => {
                 if self.nodes[node].tick_token == token {
                     self.nodes[node].tick_at = None;

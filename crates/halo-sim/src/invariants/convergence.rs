@@ -20,6 +20,12 @@ pub fn is_converged(sim: &Sim) -> bool {
     let Some(h) = &sim.healing else {
         return false;
     };
+    // The real detector may still time out a peer whose heartbeats stopped before the
+    // network healed, until every peer it hears has had time to send one (a keepalive plus
+    // the slowest delivery): only then can its beliefs be taken as final.
+    if sim.cfg.fd.real && sim.now() < h.since + sim.cfg.fd.keepalive + sim.cfg.net.spike.1 {
+        return false;
+    }
     let n = sim.nodes.len();
     let detectors_settled = (0..n).filter(|&o| sim.nodes[o].alive()).all(|o| {
         (0..n).filter(|&p| p != o).all(|p| {
