@@ -663,8 +663,22 @@ impl Engine {
         if let Some(p) = self.accepted.get(&id.seq)
             && p.id == id
         {
-            // A duplicate: answer again.
-            self.send(out, Destination::One(coordinator), Body::Accept { id });
+            // A duplicate: answer again — unless this node's view has changed since, in
+            // which case the coordinator had better give the round up.
+            if members == self.view.target {
+                self.send(out, Destination::One(coordinator), Body::Accept { id });
+            } else {
+                let promised = self.promised.max(self.installed_seq);
+                self.send(
+                    out,
+                    Destination::One(coordinator),
+                    Body::Reject {
+                        id,
+                        reason: RejectReason::NotTarget,
+                        promised,
+                    },
+                );
+            }
             return;
         }
         self.highest_seen = self.highest_seen.max(id.seq);

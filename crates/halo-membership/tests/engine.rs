@@ -530,3 +530,39 @@ fn an_asymmetric_link_settles_on_the_documented_outcome() {
     assert_eq!(on("b"), Some(vec![member("b", 1)]));
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn a_duplicate_proposal_after_the_view_changed_is_refused() {
+    let mut b = engine("b", 1, 0, &["a", "b"]);
+    b_knows_a(&mut b);
+    let id = MembershipId {
+        seq: 3,
+        coordinator: member("a", 1),
+    };
+    let p = propose(
+        member("a", 1),
+        id.clone(),
+        vec![member("a", 1), member("b", 1)],
+    );
+    let out = deliver(&mut b, 20, "a", &p).unwrap();
+    assert_eq!(
+        sent(&out),
+        vec![(Destination::One(name("a")), Body::Accept { id: id.clone() })]
+    );
+    // b stops hearing a; the proposal arrives again (a duplicate): b no longer vouches.
+    b.handle(t(21), Input::PeerDown { node: name("a") })
+        .unwrap();
+    let out = deliver(&mut b, 40, "a", &p).unwrap();
+    assert!(
+        sent(&out).contains(&(
+            Destination::One(name("a")),
+            Body::Reject {
+                id,
+                reason: RejectReason::NotTarget,
+                promised: 3
+            }
+        )),
+        "{:?}",
+        sent(&out)
+    );
+}

@@ -32,10 +32,13 @@ impl Invariant for Formation {
             _ => return Ok(()),
         };
         let heard: BTreeSet<Member> = sim.believed_alive(node).into_iter().collect();
+        // The promise is made by the first acceptance; a repeated one (an answer to a
+        // duplicated proposal) does not make it again.
         self.promises
             .entry(id.clone())
             .or_default()
-            .insert(sim.nodes[node].member(), heard);
+            .entry(sim.nodes[node].member())
+            .or_insert(heard);
         Ok(())
     }
 
