@@ -245,7 +245,7 @@ pub struct Engine {
     last_gossip: Option<Timestamp>,
     /// When this node last sent its own entry to everyone.
     last_refresh: Timestamp,
-    /// Since when this node has been unsettled, and when it resyncs next.
+    /// When this node, while unsettled, sends its whole table next.
     next_resync: Option<Timestamp>,
     quorum: QuorumTracker,
     stats: Stats,

@@ -124,6 +124,8 @@ pub struct Node {
     /// The generation of the last heartbeat it received from each peer.
     heard_generation: Vec<Option<Generation>>,
     det_token: u64,
+    /// When its detector's pending tick is due.
+    det_at: Option<Timestamp>,
     /// What `halod` would have persisted: the last installed seq.
     pub persisted_seq: u64,
     busy_until: Timestamp,
@@ -305,6 +307,7 @@ impl Sim {
                 detector: None,
                 heard_generation: vec![None; n],
                 det_token: 0,
+                det_at: None,
                 busy_until: Timestamp::ZERO,
                 tick_token: 0,
                 tick_at: None,
@@ -456,6 +459,7 @@ impl Sim {
                 now,
             ));
             node.heard_generation.iter_mut().for_each(|g| *g = None);
+            node.det_at = None;
             let phase = self.rng.duration(Duration::ZERO, ka);
             self.schedule(
                 now + phase,
@@ -489,6 +493,8 @@ impl Sim {
         }
         self.log(|| format!("crash {}", node_name(i)));
         self.nodes[i].detector = None;
+        self.nodes[i].det_at = None;
+        self.nodes[i].det_token += 1;
         self.nodes[i].tick_token += 1;
         self.nodes[i].tick_at = None;
         for p in 0..self.nodes.len() {
@@ -670,13 +676,17 @@ impl Sim {
         }
     }
 
-    /// Real detector: (re)arms its timer.
+    /// Real detector: arms its timer if its deadline is earlier than the pending tick.
     fn detector_deadline(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         let Some(at) = node.detector.as_ref().and_then(|d| d.next_deadline()) else {
             return;
         };
+        if node.det_at.is_some_and(|pending| pending <= at) {
+            return;
+        }
         node.det_token += 1;
+        node.det_at = Some(at);
         let token = node.det_token;
         self.schedule(at, Event::DetectorTick { node: i, token });
     }
@@ -1018,12 +1028,17 @@ impl Sim {
                 let mut peers = vec![from];
                 peers.extend(self.mentioned(&events));
                 self.sync_beliefs(to, &peers);
-                self.detector_deadline(to);
+                // A heartbeat that changes nothing only moves deadlines later: the pending
+                // tick stays (it re-arms itself when it finds nothing due).
+                if !events.is_empty() {
+                    self.detector_deadline(to);
+                }
             }
             Event::DetectorTick { node, token } => {
                 if self.nodes[node].det_token != token {
                     return;
                 }
+                self.nodes[node].det_at = None;
                 let now = self.now;
                 let Some(d) = self.nodes[node].detector.as_mut() else {
                     return;
