@@ -9,7 +9,7 @@
 //!                         │ false suspicion, flapping link, quick restart
 //!                         ▼
 //!  ┌───────────────────────── Sim (one event queue, ordered by time then insertion) ──┐
-//!  │  network model            failure-detector model          nodes                 │
+//!  │  network model            failure detector (real or model)  nodes                 │
 //!  │  reliable: per-pair FIFO, heard = peer alive ∧ link up      Engine per node,     │
 //!  │   exactly once while      up: within a keepalive            10 µs per message,   │
 //!  │   both alive, retried     down: deadtime after the last     one input at a time, │
@@ -28,10 +28,13 @@
 //! - `cargo run -p halo-sim --release -- campaign --nodes 3,5,16 --seeds 10000` runs many.
 //! - `cargo run -p halo-sim --release -- bench` prints the figures of `BENCHMARKS.md`.
 //!
-//! The model of the messaging layer is the contract `halo-messaging` promises; the model
-//! of the failure detector is `halo-heartbeat`'s (alive within a keepalive of being heard,
-//! dead a deadtime after the last heartbeat). When those crates land, the same scenarios
-//! can drive them too.
+//! The model of the messaging layer is the contract `halo-messaging` promises. The failure
+//! detector is, in half the seeds and in the benchmarks, `halo-heartbeat`'s real
+//! [`halo_heartbeat::Detector`] on every node, fed simulated heartbeats (every keepalive,
+//! to every peer, over the same links, latencies and losses as the messages); in the other
+//! half a model of it (alive within a keepalive of being heard, dead a deadtime after the
+//! last heartbeat) that can also be made to suspect a live peer wrongly. Either way the
+//! engine sees what `halod` will feed it: `PeerUp` with the generation heard, `PeerDown`.
 
 pub mod bench;
 pub mod campaign;
