@@ -9,7 +9,7 @@
 //!                         │ false suspicion, flapping link, quick restart
 //!                         ▼
 //!  ┌───────────────────────── Sim (one event queue, ordered by time then insertion) ──┐
-//!  │  network model            failure detector (real or model)  nodes                 │
+//!  │  network model            failure detector (real or model)  nodes                │
 //!  │  reliable: per-pair FIFO, heard = peer alive ∧ link up      Engine per node,     │
 //!  │   exactly once while      up: within a keepalive            10 µs per message,   │
 //!  │   both alive, retried     down: deadtime after the last     one input at a time, │
