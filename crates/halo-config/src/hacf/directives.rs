@@ -300,8 +300,17 @@ static DIRECTIVES: &[Spec] = &[
         Ok(())
     }),
     d("expected_votes", T, Acted, |b, c, a| {
-        let v = number(one(a, "a number of votes")?, 1, u64::from(u32::MAX), "1 or more")?;
-        once(&mut b.expected_votes, c, u32::try_from(v).unwrap_or(u32::MAX))
+        let v = number(
+            one(a, "a number of votes")?,
+            1,
+            u64::from(u32::MAX),
+            "1 or more",
+        )?;
+        once(
+            &mut b.expected_votes,
+            c,
+            u32::try_from(v).unwrap_or(u32::MAX),
+        )
     }),
     d("two_node", T, Acted, |b, c, a| {
         let v = boolean(one(a, "a boolean")?)?;
@@ -313,15 +322,12 @@ static DIRECTIVES: &[Spec] = &[
     }),
     d("no_quorum_policy", T, Acted, |b, c, a| {
         let s = one(a, "stop, freeze, ignore or suicide")?;
-        let v = s
-            .parse::<NoQuorumPolicy>()
-            .map_err(|_| Problem::BadValue {
-                value: s.to_string(),
-                expected: "stop, freeze, ignore or suicide",
-            })?;
+        let v = s.parse::<NoQuorumPolicy>().map_err(|_| Problem::BadValue {
+            value: s.to_string(),
+            expected: "stop, freeze, ignore or suicide",
+        })?;
         once(&mut b.no_quorum_policy, c, v)
     }),
-
     // ── later capabilities: parsed and kept, with a notice ──
     d("auto_failback", T, L(CRM), |b, c, a| {
         let s = one(a, "on, off or legacy")?;

@@ -782,7 +782,10 @@ fn finish(b: directives::Builder, file: &Path) -> Result<Parsed<HaCf>, ConfigErr
         expected_votes: b.expected_votes.as_ref().map(|e| e.value),
         two_node: b.two_node.as_ref().is_some_and(|t| t.value),
         wait_for_all: b.wait_for_all.as_ref().map(|w| w.value),
-        no_quorum_policy: b.no_quorum_policy.as_ref().map_or_else(NoQuorumPolicy::default, |p| p.value),
+        no_quorum_policy: b
+            .no_quorum_policy
+            .as_ref()
+            .map_or_else(NoQuorumPolicy::default, |p| p.value),
     };
     if !b.nodes.is_empty()
         && let Err(e) = quorum.validate()
@@ -791,12 +794,16 @@ fn finish(b: directives::Builder, file: &Path) -> Result<Parsed<HaCf>, ConfigErr
         // two_node or expected_votes line.
         let (line, directive) = match &e {
             QuorumConfigError::UnknownNode(n) => (
-                b.votes.iter().find(|v| &v.value.0 == n).map_or(0, |v| v.line),
+                b.votes
+                    .iter()
+                    .find(|v| &v.value.0 == n)
+                    .map_or(0, |v| v.line),
                 "votes",
             ),
-            QuorumConfigError::ZeroExpected => {
-                (b.expected_votes.as_ref().map_or(0, |v| v.line), "expected_votes")
-            }
+            QuorumConfigError::ZeroExpected => (
+                b.expected_votes.as_ref().map_or(0, |v| v.line),
+                "expected_votes",
+            ),
             QuorumConfigError::TwoNodeNeedsTwo(_) => {
                 (b.two_node.as_ref().map_or(0, |v| v.line), "two_node")
             }

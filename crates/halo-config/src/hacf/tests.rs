@@ -116,7 +116,10 @@ fn quorum_errors_name_the_line_to_fix() {
     );
     assert!(with("two_node on\n").value.quorum.two_node);
     let e = error("two_node on\nexpected_votes 3\n");
-    assert!(e.starts_with("/etc/ha.d/ha.cf:3: two_node: two_node needs a cluster of exactly two"), "{e}");
+    assert!(
+        e.starts_with("/etc/ha.d/ha.cf:3: two_node: two_node needs a cluster of exactly two"),
+        "{e}"
+    );
     assert_eq!(
         error("expected_votes 0\n"),
         "/etc/ha.d/ha.cf:3: expected_votes: 0 is out of range (1 or more)"
