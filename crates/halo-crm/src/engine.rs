@@ -142,6 +142,9 @@ struct Dc {
     join: Option<JoinRound>,
     joined: BTreeSet<NodeName>,
     acked: BTreeMap<NodeName, Version>,
+    /// The version of the last CIB sent whole (join or commit): members acknowledge
+    /// those; status updates are not acknowledged.
+    sent_whole: Version,
     replies: Vec<Reply>,
     updates: VecDeque<(Origin, UpdateKind)>,
     validating: Option<Validating>,
@@ -158,6 +161,9 @@ struct Dc {
     restart_waiters: Vec<(NodeName, u64, String)>,
     /// Restarts whose second step is queued.
     restart_finishing: BTreeSet<String>,
+    /// Restarts whose second step is committed: answered once the transition that
+    /// starts the resource again is over.
+    restart_settling: Vec<Reply>,
     recheck_at: Timestamp,
 }
 
@@ -169,6 +175,7 @@ impl Dc {
             join: None,
             joined: BTreeSet::new(),
             acked: BTreeMap::new(),
+            sent_whole: Version::default(),
             replies: Vec::new(),
             updates: VecDeque::new(),
             validating: None,
@@ -180,6 +187,7 @@ impl Dc {
             buffered: Vec::new(),
             restart_waiters: Vec::new(),
             restart_finishing: BTreeSet::new(),
+            restart_settling: Vec::new(),
             recheck_at: now + cfg.recheck_interval,
         }
     }
@@ -959,6 +967,7 @@ impl Crm {
             .collect();
         dc.acked.clear();
         dc.acked.insert(me.clone(), self.cib.version);
+        dc.sent_whole = self.cib.version;
         dc.joined = joined.clone();
         dc.schedule_wanted = true;
         dc.blocked = false;
@@ -1077,8 +1086,8 @@ impl Crm {
         }
         self.next_update();
         self.next_policy_run();
-        self.send_replies();
         self.check_restarts();
+        self.send_replies();
     }
 
     fn quorate(&self) -> bool {
@@ -1198,10 +1207,10 @@ impl Crm {
         }
     }
 
-    /// Answers a client once every joined member has the current version.
+    /// Answers a client once every joined member has the current configuration.
     fn reply_when_everyone_has_it(&mut self, origin: Origin, message: String) {
-        let version = self.cib.version;
         if let (Origin::Client(to, req), Some(dc)) = (origin, self.dcs.as_mut()) {
+            let version = dc.sent_whole;
             dc.replies.push(Reply {
                 to,
                 req,
@@ -1367,6 +1376,7 @@ impl Crm {
         });
         if let Some(dc) = self.dcs.as_mut() {
             dc.acked.insert(me, version);
+            dc.sent_whole = version;
             match (v.origin, v.restart_of) {
                 (Origin::Client(n, req), Some(id)) => dc.restart_waiters.push((n, req, id)),
                 (Origin::Client(n, req), None) => dc.replies.push(Reply {
@@ -1390,7 +1400,7 @@ impl Crm {
                     .collect();
                 dc.restart_waiters.retain(|(_, _, r)| r != id);
                 for (n, req, r) in done {
-                    dc.replies.push(Reply {
+                    dc.restart_settling.push(Reply {
                         to: n,
                         req,
                         version,
@@ -1404,10 +1414,12 @@ impl Crm {
 
     /// Queues the second step of restarts whose resource is stopped everywhere.
     fn check_restarts(&mut self) {
-        let Some(dc) = self.dcs.as_ref() else { return };
+        let Some(dc) = self.dcs.as_mut() else { return };
         if dc.run.is_some() || dc.policy.is_some() || dc.schedule_wanted {
             return;
         }
+        let settled = std::mem::take(&mut dc.restart_settling);
+        dc.replies.extend(settled);
         let pending = edit::restarts_pending(&self.cib);
         for id in pending {
             let busy = self

@@ -1,0 +1,278 @@
+//! Cluster scenarios in the deterministic simulator (see `common`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Sim, n};
+use halo_crm::{ClientRequest, Event, Scope};
+
+const S: Duration = Duration::from_secs(1);
+
+/// Three nodes; a group preferring b, a database preferring c.
+fn cib_xml() -> String {
+    r#"<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="o1" name="fencing-enabled" value="false"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes>
+      <node id="a" uname="a"/>
+      <node id="b" uname="b"/>
+      <node id="c" uname="c"/>
+    </nodes>
+    <resources>
+      <group id="web">
+        <primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2">
+          <instance_attributes id="ip-i">
+            <nvpair id="ip-ip" name="ip" value="10.0.0.10"/>
+          </instance_attributes>
+          <operations>
+            <op id="ip-mon" name="monitor" interval="1s" timeout="5s"/>
+          </operations>
+        </primitive>
+        <primitive id="httpd" class="lsb" type="httpd">
+          <operations>
+            <op id="httpd-mon" name="monitor" interval="1s"/>
+          </operations>
+        </primitive>
+      </group>
+      <primitive id="db" class="ocf" provider="heartbeat" type="pgsql">
+        <meta_attributes id="db-m">
+          <nvpair id="db-mt" name="migration-threshold" value="2"/>
+        </meta_attributes>
+        <operations>
+          <op id="db-mon" name="monitor" interval="1s"/>
+        </operations>
+      </primitive>
+    </resources>
+    <constraints>
+      <rsc_location id="web-pref" rsc="web" node="b" score="100"/>
+      <rsc_location id="db-pref" rsc="db" node="c" score="100"/>
+    </constraints>
+  </configuration>
+</cib>"#
+        .to_string()
+}
+
+/// A settled three-node cluster running `cib_xml`.
+fn running(seed: u64) -> Sim {
+    let mut sim = Sim::new(&["a", "b", "c"], seed);
+    for x in ["a", "b", "c"] {
+        sim.start(x);
+    }
+    sim.until(10 * S, "settled", Sim::settled);
+    let id = sim.client("a", ClientRequest::ConfigureLoad { cib_xml: cib_xml() });
+    sim.until(10 * S, "load acknowledged", |s| s.reply("a", id).is_some());
+    assert!(
+        matches!(sim.reply("a", id), Some(Ok(_))),
+        "{:?}",
+        sim.reply("a", id)
+    );
+    sim.until(10 * S, "placed", |s| {
+        s.where_runs("ip") == ["b"] && s.where_runs("httpd") == ["b"] && s.where_runs("db") == ["c"]
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    sim
+}
+
+#[test]
+fn start_up_placement() {
+    let sim = running(1);
+    // The DC is the smallest name; the group started left to right.
+    assert_eq!(sim.dc_of("b").as_deref(), Some("a"));
+    let starts: Vec<&str> = sim.nodes[&n("b")]
+        .lrm
+        .executed
+        .iter()
+        .filter(|(a, _)| a == "start")
+        .map(|(_, r)| r.as_str())
+        .collect();
+    assert_eq!(starts, ["ip", "httpd"]);
+    // Every node's copy is the same version.
+    let v = sim.cib("a").version;
+    assert_eq!(sim.cib("b").version, v);
+    assert_eq!(sim.cib("c").version, v);
+}
+
+#[test]
+fn nothing_moves_without_a_reason() {
+    let mut sim = running(2);
+    let started = sim.count_events(|e| matches!(e, Event::TransitionStarted { .. }));
+    // Past the 15-minute recheck: the plan stays empty (digests match, monitors kept).
+    sim.run_for(Duration::from_secs(16 * 60));
+    sim.assert_safe();
+    assert_eq!(
+        sim.count_events(|e| matches!(e, Event::TransitionStarted { .. })),
+        started
+    );
+    assert_eq!(sim.where_runs("ip"), ["b"]);
+}
+
+#[test]
+fn node_death_recovers_its_resources_elsewhere() {
+    let mut sim = running(3);
+    let t0 = sim.now;
+    sim.crash("b");
+    sim.until(10 * S, "web recovered", |s| {
+        let ip = s.where_runs("ip");
+        ip.len() == 1 && ip != ["b"] && s.where_runs("httpd") == ip
+    });
+    // Not before the membership agreed b is gone.
+    let recovered = sim.now - t0;
+    assert!(recovered >= sim.timing.deadtime, "{recovered:?}");
+    assert_eq!(sim.where_runs("db"), ["c"]);
+    sim.until(10 * S, "settled", Sim::settled);
+}
+
+#[test]
+fn monitor_failure_restarts_locally_then_moves_after_migration_threshold() {
+    let mut sim = running(4);
+    sim.kill_resource("c", "db");
+    sim.until(10 * S, "db restarted on c", |s| {
+        s.where_runs("db") == ["c"]
+            && s.nodes[&n("a")]
+                .crm
+                .fail_counts()
+                .iter()
+                .any(|f| f.resource == "db" && f.count == 1)
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    let restarts = sim.nodes[&n("c")]
+        .lrm
+        .executed
+        .iter()
+        .filter(|(a, r)| a == "start" && r == "db")
+        .count();
+    assert_eq!(restarts, 2, "started, then restarted in place");
+    // Second failure: migration-threshold=2 moves it away from c.
+    sim.kill_resource("c", "db");
+    sim.until(10 * S, "db moved", |s| {
+        let w = s.where_runs("db");
+        w.len() == 1 && w != ["c"]
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    let fc = sim.nodes[&n("b")].crm.fail_counts();
+    assert!(
+        fc.iter()
+            .any(|f| f.resource == "db" && f.node == n("c") && f.count == 2),
+        "{fc:?}"
+    );
+    assert!(!sim.nodes[&n("a")].crm.failed_actions().is_empty());
+    // Cleanup forgets the failures; the preference brings db back to c.
+    let id = sim.client(
+        "b",
+        ClientRequest::ResourceCleanup {
+            id: Some("db".into()),
+            node: None,
+        },
+    );
+    sim.until(10 * S, "cleanup answered", |s| s.reply("b", id).is_some());
+    assert!(matches!(sim.reply("b", id), Some(Ok(_))));
+    sim.until(10 * S, "db back on c", |s| s.where_runs("db") == ["c"]);
+    sim.until(10 * S, "settled", Sim::settled);
+    assert!(sim.nodes[&n("a")].crm.fail_counts().is_empty());
+}
+
+#[test]
+fn standby_and_online() {
+    let mut sim = running(5);
+    let id = sim.client("c", ClientRequest::NodeStandby { node: n("b") });
+    sim.until(10 * S, "web left b", |s| {
+        let w = s.where_runs("ip");
+        w.len() == 1 && w != ["b"] && s.where_runs("httpd") == w
+    });
+    sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
+    assert!(matches!(sim.reply("c", id), Some(Ok(_))));
+    let id = sim.client("c", ClientRequest::NodeOnline { node: n("b") });
+    sim.until(10 * S, "web back on b", |s| {
+        s.where_runs("ip") == ["b"] && s.where_runs("httpd") == ["b"]
+    });
+    sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
+    sim.until(10 * S, "settled", Sim::settled);
+}
+
+#[test]
+fn move_unmove_stop_start_restart() {
+    let mut sim = running(6);
+    let id = sim.client(
+        "a",
+        ClientRequest::ResourceMove {
+            id: "web".into(),
+            node: Some(n("a")),
+        },
+    );
+    sim.until(10 * S, "moved to a", |s| {
+        s.where_runs("ip") == ["a"] && s.where_runs("httpd") == ["a"]
+    });
+    sim.until(10 * S, "answered", |s| s.reply("a", id).is_some());
+    let id = sim.client("a", ClientRequest::ResourceUnmove { id: "web".into() });
+    sim.until(10 * S, "back on b", |s| s.where_runs("ip") == ["b"]);
+    sim.until(10 * S, "answered", |s| s.reply("a", id).is_some());
+    let id = sim.client("c", ClientRequest::ResourceStop { id: "db".into() });
+    sim.until(10 * S, "db stopped", |s| s.where_runs("db").is_empty());
+    sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
+    let id = sim.client("c", ClientRequest::ResourceStart { id: "db".into() });
+    sim.until(10 * S, "db started", |s| s.where_runs("db") == ["c"]);
+    sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
+    sim.until(10 * S, "settled", Sim::settled);
+    let before = sim.nodes[&n("c")].lrm.executed.len();
+    let id = sim.client("b", ClientRequest::ResourceRestart { id: "db".into() });
+    sim.until(10 * S, "restart answered", |s| s.reply("b", id).is_some());
+    assert!(
+        matches!(sim.reply("b", id), Some(Ok(m)) if m.contains("restarted db")),
+        "{:?}",
+        sim.reply("b", id)
+    );
+    let ops: Vec<&(String, String)> = sim.nodes[&n("c")].lrm.executed[before..]
+        .iter()
+        .filter(|(a, r)| r == "db" && (a == "stop" || a == "start"))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            &("stop".to_string(), "db".to_string()),
+            &("start".to_string(), "db".to_string())
+        ]
+    );
+    sim.until(10 * S, "db running", |s| s.where_runs("db") == ["c"]);
+    // Unknown resources and nodes are refused with a reason.
+    let id = sim.client("b", ClientRequest::ResourceStop { id: "nope".into() });
+    sim.until(10 * S, "answered", |s| s.reply("b", id).is_some());
+    assert_eq!(
+        sim.reply("b", id),
+        Some(&Err("no resource 'nope'".to_string()))
+    );
+}
+
+#[test]
+fn invalid_configuration_is_refused_with_the_policy_engines_reason() {
+    let mut sim = running(7);
+    let before = sim.cib("a").version;
+    let bad = cib_xml().replace(
+        r#"<nvpair id="db-mt" name="migration-threshold" value="2"/>"#,
+        r#"<nvpair id="db-mt" name="migration-threshold" value="2"/></meta_attributes><meta_attributes id="x"><nvpair id="db-tr" name="target-role" value="Bogus"/>"#,
+    );
+    let id = sim.client("b", ClientRequest::ConfigureLoad { cib_xml: bad });
+    sim.until(10 * S, "answered", |s| s.reply("b", id).is_some());
+    let r = sim.reply("b", id).cloned();
+    assert!(
+        matches!(&r, Some(Err(e)) if e.contains("policy engine")),
+        "{r:?}"
+    );
+    assert_eq!(
+        sim.cib("a").version.epoch,
+        before.epoch,
+        "nothing committed"
+    );
+    let id = sim.client(
+        "b",
+        ClientRequest::ConfigureLoad {
+            cib_xml: "<cib><nonsense/></cib>".into(),
+        },
+    );
+    sim.until(10 * S, "answered", |s| s.reply("b", id).is_some());
+    assert!(matches!(sim.reply("b", id), Some(Err(e)) if e.contains("not valid")));
+}
