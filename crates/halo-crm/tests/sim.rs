@@ -5,7 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::{Sim, n};
-use halo_crm::{ClientRequest, Event, Scope};
+use halo_cib::haresources::{AutoFailback, HaGroup, HaResource};
+use halo_crm::{ClientRequest, Event, Haresources, Scope};
 
 const S: Duration = Duration::from_secs(1);
 
@@ -275,4 +276,224 @@ fn invalid_configuration_is_refused_with_the_policy_engines_reason() {
     );
     sim.until(10 * S, "answered", |s| s.reply("b", id).is_some());
     assert!(matches!(sim.reply("b", id), Some(Err(e)) if e.contains("not valid")));
+}
+
+#[test]
+fn a_node_cut_off_alive_stops_before_the_others_start() {
+    let mut sim = running(8);
+    // b runs web; cut it off from a and c, alive.
+    sim.partition(&[&["b"], &["a", "c"]]);
+    sim.until(10 * S, "web recovered on the quorate side", |s| {
+        let w = s.where_runs("ip");
+        w.len() == 1 && w != ["b"] && s.where_runs("httpd") == w
+    });
+    // b released everything and refuses to start anything without quorum.
+    assert!(sim.nodes[&n("b")].crm.lease_lost());
+    assert!(sim.nodes[&n("b")].lrm.running.is_empty());
+    sim.run_for(5 * S);
+    assert!(sim.nodes[&n("b")].lrm.running.is_empty());
+    sim.heal();
+    sim.until(10 * S, "web back on b", |s| {
+        s.where_runs("ip") == ["b"] && s.where_runs("httpd") == ["b"]
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    assert!(!sim.nodes[&n("b")].crm.lease_lost());
+    assert!(sim.count_events(|e| matches!(e, Event::LeaseLost { .. })) >= 1);
+}
+
+#[test]
+fn cib_update_during_a_partition_and_the_merge() {
+    let mut sim = running(9);
+    // a (the DC) is cut off: it is alone, without quorum.
+    sim.partition(&[&["a"], &["b", "c"]]);
+    sim.until(10 * S, "two memberships", |s| {
+        s.dc_of("b").as_deref() == Some("b") && s.dc_of("a").as_deref() == Some("a")
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    // The minority refuses configuration changes.
+    let refused = sim.client("a", ClientRequest::NodeStandby { node: n("c") });
+    sim.until(10 * S, "refusal", |s| s.reply("a", refused).is_some());
+    assert_eq!(
+        sim.reply("a", refused),
+        Some(&Err("no quorum: refused".to_string()))
+    );
+    // The quorate side accepts one, acknowledged once b and c have it.
+    let accepted = sim.client("c", ClientRequest::ResourceStop { id: "db".into() });
+    sim.until(10 * S, "acknowledged", |s| s.reply("c", accepted).is_some());
+    assert!(matches!(sim.reply("c", accepted), Some(Ok(_))));
+    let quorate_version = sim.cib("b").version;
+    assert!(quorate_version > sim.cib("a").version);
+    sim.until(10 * S, "db stopped", |s| s.where_runs("db").is_empty());
+    sim.heal();
+    sim.until(10 * S, "one membership", |s| {
+        ["a", "b", "c"].iter().all(|x| s.dc_of(x).as_deref() == Some("a"))
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    // The higher version won: the acknowledged change survived, on every node.
+    for x in ["a", "b", "c"] {
+        let cib = sim.cib(x);
+        assert!(cib.version.epoch >= quorate_version.epoch, "{x}: {}", cib.version);
+        assert!(
+            cib.to_xml().contains(r#"name="target-role" value="Stopped""#),
+            "{x} lost the change"
+        );
+    }
+    assert!(sim.count_events(|e| matches!(e, Event::CibChosen { from, .. } if from.as_str() != "a")) >= 1);
+    assert!(sim.where_runs("db").is_empty());
+    assert_eq!(sim.where_runs("ip"), ["b"]);
+}
+
+#[test]
+fn dc_death_mid_transition() {
+    let timing = common::Timing {
+        op_time: (200, 900),
+        ..common::Timing::default()
+    };
+    let mut sim = Sim::with(&["a", "b", "c"], 10, timing, |_| {});
+    for x in ["a", "b", "c"] {
+        sim.start(x);
+    }
+    sim.until(10 * S, "settled", Sim::settled);
+    // Prefer a for the group so the DC runs part of the transition itself.
+    let xml = cib_xml().replace(r#"rsc="web" node="b""#, r#"rsc="web" node="a""#);
+    let id = sim.client("b", ClientRequest::ConfigureLoad { cib_xml: xml });
+    sim.until(10 * S, "loaded", |s| s.reply("b", id).is_some());
+    sim.until(10 * S, "transition under way", |s| {
+        s.nodes[&n("a")].lrm.executed.iter().any(|(a, _)| a == "start")
+    });
+    sim.crash("a");
+    sim.until(30 * S, "recovered without a", |s| {
+        let ip = s.where_runs("ip");
+        ip.len() == 1 && s.where_runs("httpd") == ip && s.where_runs("db") == ["c"]
+    });
+    sim.until(30 * S, "settled", Sim::settled);
+    assert_eq!(sim.dc_of("c").as_deref(), Some("b"));
+    // a returns: it takes the DC role back, resources keep running.
+    sim.start("a");
+    sim.until(30 * S, "a is DC again", |s| {
+        ["a", "b", "c"].iter().all(|x| s.dc_of(x).as_deref() == Some("a"))
+    });
+    sim.until(30 * S, "web back on a", |s| {
+        s.where_runs("ip") == ["a"] && s.where_runs("httpd") == ["a"]
+    });
+    sim.until(30 * S, "settled", Sim::settled);
+    assert_eq!(sim.where_runs("db"), ["c"]);
+}
+
+fn haresources(auto_failback: AutoFailback, digest: &str) -> Haresources {
+    let line = |node: &str, tokens: &[&str]| HaGroup {
+        node: node.into(),
+        resources: tokens.iter().map(|t| HaResource::parse_token(t)).collect(),
+    };
+    Haresources {
+        groups: vec![
+            line("b", &["IPaddr2::10.0.0.10/24/eth0", "httpd"]),
+            line("c", &["10.0.0.20", "Filesystem::/dev/sdb1::/srv::ext4", "mysql"]),
+        ],
+        auto_failback,
+        init_scripts: ["httpd", "mysql"].iter().map(|s| s.to_string()).collect(),
+        digest: digest.into(),
+    }
+}
+
+fn heartbeat_cluster(seed: u64, auto_failback: AutoFailback) -> Sim {
+    let mut sim = Sim::with(&["a", "b", "c"], seed, common::Timing::default(), |cfg| {
+        cfg.haresources = Some(haresources(auto_failback, "d1"));
+    });
+    for x in ["a", "b", "c"] {
+        sim.start(x);
+    }
+    sim.until(10 * S, "groups on their preferred nodes", |s| {
+        s.where_runs("IPaddr2_10_0_0_10_24_eth0") == ["b"]
+            && s.where_runs("httpd") == ["b"]
+            && s.where_runs("IPaddr_10_0_0_20") == ["c"]
+            && s.where_runs("mysql") == ["c"]
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    sim
+}
+
+#[test]
+fn haresources_groups_start_left_to_right_and_stop_right_to_left() {
+    let mut sim = heartbeat_cluster(11, AutoFailback::On);
+    let order = |sim: &Sim, node: &str, action: &str| -> Vec<String> {
+        sim.nodes[&n(node)]
+            .lrm
+            .executed
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    assert_eq!(
+        order(&sim, "c", "start"),
+        ["IPaddr_10_0_0_20", "Filesystem__dev_sdb1__srv_ext4", "mysql"]
+    );
+    // hb_standby on c: its own (local) group leaves, right to left.
+    let id = sim.client("c", ClientRequest::Standby { scope: Scope::Local });
+    sim.until(10 * S, "c's group moved", |s| {
+        let w = s.where_runs("mysql");
+        w.len() == 1 && w != ["c"]
+    });
+    sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
+    assert_eq!(
+        order(&sim, "c", "stop"),
+        ["mysql", "Filesystem__dev_sdb1__srv_ext4", "IPaddr_10_0_0_20"]
+    );
+    // hb_takeover on c: it takes its group back; b's group (foreign to c) stays.
+    let id = sim.client("c", ClientRequest::Takeover { scope: Scope::Local });
+    sim.until(10 * S, "c's group back", |s| s.where_runs("mysql") == ["c"]);
+    sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
+    assert_eq!(sim.where_runs("httpd"), ["b"]);
+    // hb_takeover foreign on a: b's and c's groups move to a.
+    let id = sim.client("a", ClientRequest::Takeover { scope: Scope::Foreign });
+    sim.until(10 * S, "everything on a", |s| {
+        s.where_runs("httpd") == ["a"] && s.where_runs("mysql") == ["a"]
+    });
+    sim.until(10 * S, "answered", |s| s.reply("a", id).is_some());
+}
+
+#[test]
+fn auto_failback_on_returns_the_group_to_its_node() {
+    let mut sim = heartbeat_cluster(12, AutoFailback::On);
+    sim.crash("b");
+    sim.until(10 * S, "b's group elsewhere", |s| {
+        let w = s.where_runs("httpd");
+        w.len() == 1 && w != ["b"]
+    });
+    sim.start("b");
+    sim.until(10 * S, "b's group back on b", |s| s.where_runs("httpd") == ["b"]);
+    sim.until(10 * S, "settled", Sim::settled);
+}
+
+#[test]
+fn auto_failback_off_leaves_the_group_where_it_runs() {
+    let mut sim = heartbeat_cluster(13, AutoFailback::Off);
+    sim.crash("b");
+    sim.until(10 * S, "b's group elsewhere", |s| {
+        let w = s.where_runs("httpd");
+        w.len() == 1 && w != ["b"]
+    });
+    let host = sim.where_runs("httpd");
+    sim.start("b");
+    sim.until(10 * S, "b rejoined", |s| {
+        s.nodes[&n("b")].crm.synced() && Sim::settled(s)
+    });
+    sim.run_for(5 * S);
+    assert_eq!(sim.where_runs("httpd"), host);
+}
+
+#[test]
+fn differing_haresources_files_import_nothing() {
+    let mut sim = Sim::with(&["a", "b", "c"], 14, common::Timing::default(), |cfg| {
+        let digest = if cfg.node.as_str() == "c" { "other" } else { "d1" };
+        cfg.haresources = Some(haresources(AutoFailback::On, digest));
+    });
+    for x in ["a", "b", "c"] {
+        sim.start(x);
+    }
+    sim.until(10 * S, "settled", Sim::settled);
+    assert!(sim.count_events(|e| matches!(e, Event::HaresourcesMismatch { nodes } if nodes == &[n("c")])) >= 1);
+    assert!(sim.cib("a").configuration.resources.is_empty());
+    assert!(sim.where_runs("httpd").is_empty());
 }
