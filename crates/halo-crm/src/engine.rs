@@ -2036,8 +2036,15 @@ impl Crm {
         self.lease.heard = heard;
         if !heard && !self.lease.lost {
             self.lose_lease();
-        } else if heard && self.lease.lost && self.quorate() && self.mid() > self.lease.lost_in {
-            self.regain_lease();
+        } else if heard && self.lease.lost {
+            if self.quorate() && self.mid() > self.lease.lost_in {
+                self.regain_lease();
+            } else {
+                // Heard again, but the installed membership predates the loss: only a
+                // new membership (agreed with the others) proves that nobody recovered
+                // this node's resources meanwhile.
+                self.out.push(Output::MembershipWanted);
+            }
         }
     }
 

@@ -175,6 +175,11 @@ pub enum Output {
     },
     /// Something worth logging and showing in `halo watch`.
     Event(Event),
+    /// Ask the membership layer for a new membership round even though nobody joined
+    /// or left: this node lost its resource lease (it stopped hearing a quorum for a
+    /// moment, shorter than deadtime) and may start resources again only in a
+    /// membership agreed after the loss.
+    MembershipWanted,
 }
 
 /// A request to the local resource manager.

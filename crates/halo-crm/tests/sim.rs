@@ -326,19 +326,29 @@ fn cib_update_during_a_partition_and_the_merge() {
     sim.until(10 * S, "db stopped", |s| s.where_runs("db").is_empty());
     sim.heal();
     sim.until(10 * S, "one membership", |s| {
-        ["a", "b", "c"].iter().all(|x| s.dc_of(x).as_deref() == Some("a"))
+        ["a", "b", "c"]
+            .iter()
+            .all(|x| s.dc_of(x).as_deref() == Some("a"))
     });
     sim.until(10 * S, "settled", Sim::settled);
     // The higher version won: the acknowledged change survived, on every node.
     for x in ["a", "b", "c"] {
         let cib = sim.cib(x);
-        assert!(cib.version.epoch >= quorate_version.epoch, "{x}: {}", cib.version);
         assert!(
-            cib.to_xml().contains(r#"name="target-role" value="Stopped""#),
+            cib.version.epoch >= quorate_version.epoch,
+            "{x}: {}",
+            cib.version
+        );
+        assert!(
+            cib.to_xml()
+                .contains(r#"name="target-role" value="Stopped""#),
             "{x} lost the change"
         );
     }
-    assert!(sim.count_events(|e| matches!(e, Event::CibChosen { from, .. } if from.as_str() != "a")) >= 1);
+    assert!(
+        sim.count_events(|e| matches!(e, Event::CibChosen { from, .. } if from.as_str() != "a"))
+            >= 1
+    );
     assert!(sim.where_runs("db").is_empty());
     assert_eq!(sim.where_runs("ip"), ["b"]);
 }
@@ -359,7 +369,11 @@ fn dc_death_mid_transition() {
     let id = sim.client("b", ClientRequest::ConfigureLoad { cib_xml: xml });
     sim.until(10 * S, "loaded", |s| s.reply("b", id).is_some());
     sim.until(10 * S, "transition under way", |s| {
-        s.nodes[&n("a")].lrm.executed.iter().any(|(a, _)| a == "start")
+        s.nodes[&n("a")]
+            .lrm
+            .executed
+            .iter()
+            .any(|(a, _)| a == "start")
     });
     sim.crash("a");
     sim.until(30 * S, "recovered without a", |s| {
@@ -371,7 +385,9 @@ fn dc_death_mid_transition() {
     // a returns: it takes the DC role back, resources keep running.
     sim.start("a");
     sim.until(30 * S, "a is DC again", |s| {
-        ["a", "b", "c"].iter().all(|x| s.dc_of(x).as_deref() == Some("a"))
+        ["a", "b", "c"]
+            .iter()
+            .all(|x| s.dc_of(x).as_deref() == Some("a"))
     });
     sim.until(30 * S, "web back on a", |s| {
         s.where_runs("ip") == ["a"] && s.where_runs("httpd") == ["a"]
@@ -388,7 +404,10 @@ fn haresources(auto_failback: AutoFailback, digest: &str) -> Haresources {
     Haresources {
         groups: vec![
             line("b", &["IPaddr2::10.0.0.10/24/eth0", "httpd"]),
-            line("c", &["10.0.0.20", "Filesystem::/dev/sdb1::/srv::ext4", "mysql"]),
+            line(
+                "c",
+                &["10.0.0.20", "Filesystem::/dev/sdb1::/srv::ext4", "mysql"],
+            ),
         ],
         auto_failback,
         init_scripts: ["httpd", "mysql"].iter().map(|s| s.to_string()).collect(),
@@ -427,10 +446,19 @@ fn haresources_groups_start_left_to_right_and_stop_right_to_left() {
     };
     assert_eq!(
         order(&sim, "c", "start"),
-        ["IPaddr_10_0_0_20", "Filesystem__dev_sdb1__srv_ext4", "mysql"]
+        [
+            "IPaddr_10_0_0_20",
+            "Filesystem__dev_sdb1__srv_ext4",
+            "mysql"
+        ]
     );
     // hb_standby on c: its own (local) group leaves, right to left.
-    let id = sim.client("c", ClientRequest::Standby { scope: Scope::Local });
+    let id = sim.client(
+        "c",
+        ClientRequest::Standby {
+            scope: Scope::Local,
+        },
+    );
     sim.until(10 * S, "c's group moved", |s| {
         let w = s.where_runs("mysql");
         w.len() == 1 && w != ["c"]
@@ -438,15 +466,29 @@ fn haresources_groups_start_left_to_right_and_stop_right_to_left() {
     sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
     assert_eq!(
         order(&sim, "c", "stop"),
-        ["mysql", "Filesystem__dev_sdb1__srv_ext4", "IPaddr_10_0_0_20"]
+        [
+            "mysql",
+            "Filesystem__dev_sdb1__srv_ext4",
+            "IPaddr_10_0_0_20"
+        ]
     );
     // hb_takeover on c: it takes its group back; b's group (foreign to c) stays.
-    let id = sim.client("c", ClientRequest::Takeover { scope: Scope::Local });
+    let id = sim.client(
+        "c",
+        ClientRequest::Takeover {
+            scope: Scope::Local,
+        },
+    );
     sim.until(10 * S, "c's group back", |s| s.where_runs("mysql") == ["c"]);
     sim.until(10 * S, "answered", |s| s.reply("c", id).is_some());
     assert_eq!(sim.where_runs("httpd"), ["b"]);
     // hb_takeover foreign on a: b's and c's groups move to a.
-    let id = sim.client("a", ClientRequest::Takeover { scope: Scope::Foreign });
+    let id = sim.client(
+        "a",
+        ClientRequest::Takeover {
+            scope: Scope::Foreign,
+        },
+    );
     sim.until(10 * S, "everything on a", |s| {
         s.where_runs("httpd") == ["a"] && s.where_runs("mysql") == ["a"]
     });
@@ -462,7 +504,9 @@ fn auto_failback_on_returns_the_group_to_its_node() {
         w.len() == 1 && w != ["b"]
     });
     sim.start("b");
-    sim.until(10 * S, "b's group back on b", |s| s.where_runs("httpd") == ["b"]);
+    sim.until(10 * S, "b's group back on b", |s| {
+        s.where_runs("httpd") == ["b"]
+    });
     sim.until(10 * S, "settled", Sim::settled);
 }
 
@@ -486,14 +530,135 @@ fn auto_failback_off_leaves_the_group_where_it_runs() {
 #[test]
 fn differing_haresources_files_import_nothing() {
     let mut sim = Sim::with(&["a", "b", "c"], 14, common::Timing::default(), |cfg| {
-        let digest = if cfg.node.as_str() == "c" { "other" } else { "d1" };
+        let digest = if cfg.node.as_str() == "c" {
+            "other"
+        } else {
+            "d1"
+        };
         cfg.haresources = Some(haresources(AutoFailback::On, digest));
     });
     for x in ["a", "b", "c"] {
         sim.start(x);
     }
     sim.until(10 * S, "settled", Sim::settled);
-    assert!(sim.count_events(|e| matches!(e, Event::HaresourcesMismatch { nodes } if nodes == &[n("c")])) >= 1);
+    assert!(
+        sim.count_events(
+            |e| matches!(e, Event::HaresourcesMismatch { nodes } if nodes == &[n("c")])
+        ) >= 1
+    );
     assert!(sim.cib("a").configuration.resources.is_empty());
     assert!(sim.where_runs("httpd").is_empty());
+}
+
+#[test]
+fn a_short_cut_loses_the_lease_and_a_new_membership_gives_it_back() {
+    let mut sim = running(15);
+    // Longer than deadtime - 2*keepalive, shorter than deadtime: nobody declares b
+    // dead, but b stops hearing a quorum long enough to release its resources.
+    sim.partition(&[&["b"], &["a", "c"]]);
+    sim.run_for(Duration::from_millis(400));
+    assert!(sim.nodes[&n("b")].crm.lease_lost());
+    sim.heal();
+    sim.until(10 * S, "lease back", |s| !s.nodes[&n("b")].crm.lease_lost());
+    sim.until(10 * S, "web runs again", |s| {
+        let w = s.where_runs("ip");
+        w.len() == 1 && s.where_runs("httpd") == w
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    assert_eq!(sim.where_runs("db"), ["c"]);
+}
+
+/// Random faults, then healing: the invariant holds throughout, and the cluster
+/// converges to every resource running exactly once.
+fn chaos(seed: u64) {
+    let mut sim = running(seed);
+    let names = ["a", "b", "c"];
+    let resources = ["ip", "httpd", "db"];
+    let mut rng = common::Rng::new(seed.wrapping_mul(7919));
+    for _ in 0..25 {
+        let pause = rng.ms(50, 2500);
+        sim.run_for(pause);
+        sim.assert_safe();
+        let who = names[rng.range(0, 2) as usize];
+        match rng.range(0, 9) {
+            0 => {
+                if sim.nodes.values().filter(|s| s.alive).count() > 1 {
+                    sim.crash(who);
+                }
+            }
+            1 | 2 => {
+                if !sim.nodes[&n(who)].alive {
+                    sim.start(who);
+                }
+            }
+            3 => {
+                let other = names[rng.range(0, 2) as usize];
+                sim.partition(&[&[who], &[other]]);
+            }
+            4 | 5 => sim.heal(),
+            6 => {
+                let r = resources[rng.range(0, 2) as usize];
+                if sim.nodes[&n(who)].alive {
+                    sim.kill_resource(who, r);
+                }
+            }
+            7 => {
+                let node = n(names[rng.range(0, 2) as usize]);
+                let req = if rng.chance(50) {
+                    ClientRequest::NodeStandby { node }
+                } else {
+                    ClientRequest::NodeOnline { node }
+                };
+                if sim.nodes[&n(who)].alive {
+                    sim.client(who, req);
+                }
+            }
+            _ => {
+                let req = ClientRequest::ResourceMove {
+                    id: "web".into(),
+                    node: Some(n(names[rng.range(0, 2) as usize])),
+                };
+                if sim.nodes[&n(who)].alive {
+                    sim.client(who, req);
+                }
+            }
+        }
+    }
+    // Healing phase.
+    sim.heal();
+    for x in names {
+        if !sim.nodes[&n(x)].alive {
+            sim.start(x);
+        }
+    }
+    sim.until(30 * S, "settled after healing", Sim::settled);
+    for x in names {
+        sim.client("a", ClientRequest::NodeOnline { node: n(x) });
+    }
+    sim.client("a", ClientRequest::ResourceUnmove { id: "web".into() });
+    sim.client(
+        "a",
+        ClientRequest::ResourceCleanup {
+            id: None,
+            node: None,
+        },
+    );
+    sim.until(60 * S, "every resource once", |s| {
+        resources.iter().all(|r| s.where_runs(r).len() == 1)
+            && s.where_runs("ip") == s.where_runs("httpd")
+            && Sim::settled(s)
+    });
+    sim.assert_safe();
+}
+
+#[test]
+fn chaos_over_seeds() {
+    let seeds: u64 = std::env::var("HALO_CRM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    for seed in 100..100 + seeds {
+        eprintln!("seed {seed}");
+        chaos(seed);
+    }
 }

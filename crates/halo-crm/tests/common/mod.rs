@@ -19,7 +19,7 @@
 //! The invariant checked after every event: no primitive outside a clone runs on two
 //! nodes at once.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::large_enum_variant)]
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -134,12 +134,14 @@ enum Ev {
         inc: u64,
         m: Membership,
     },
-    Lease {
+    /// The failure detector looks at what the node hears.
+    LeaseCheck {
         node: NodeName,
         inc: u64,
-        heard: bool,
     },
     Recompute,
+    /// A membership round even if nothing changed (asked by an engine).
+    Reform(NodeName),
 }
 
 struct Queued {
@@ -279,7 +281,10 @@ pub struct SimNode {
     pub disk: Option<Vec<u8>>,
     pub cfg: Config,
     pub installed: Option<Membership>,
+    /// What the engine was last told about the lease.
     pub heard: bool,
+    /// Since when the node has not heard a quorum.
+    pub cut_since: Option<Timestamp>,
     pub tick_at: Option<Timestamp>,
     pub replies: BTreeMap<u64, Result<String, String>>,
 }
@@ -328,6 +333,7 @@ impl Sim {
                     cfg,
                     installed: None,
                     heard: true,
+                    cut_since: None,
                     tick_at: None,
                     replies: BTreeMap::new(),
                 },
@@ -389,6 +395,7 @@ impl Sim {
         s.inc += 1;
         s.installed = None;
         s.heard = true;
+        s.cut_since = None;
         s.tick_at = None;
         s.crm = Crm::new(s.cfg.clone());
         let cib = s
@@ -400,6 +407,8 @@ impl Sim {
         self.feed(&node, Input::Start { cib });
         let at = self.now + self.timing.keepalive;
         self.push(at, Ev::Recompute);
+        // The others hear it again.
+        self.changed();
     }
 
     /// The machine dies: its resources die with it.
@@ -441,35 +450,56 @@ impl Sim {
 
     /// Connectivity or liveness changed: lease news soon, membership later.
     fn changed(&mut self) {
-        let lease_at = self.now
-            + self
-                .timing
-                .deadtime
-                .saturating_sub(self.timing.keepalive * 2);
         let names: Vec<NodeName> = self.nodes.keys().cloned().collect();
         for name in names {
-            let heard = self.hears_quorum(&name);
-            let inc = self.inc(&name);
-            let alive = self.nodes[&name].alive;
-            if alive && heard != self.nodes[&name].heard {
-                self.nodes.get_mut(&name).unwrap().heard = heard;
-                let at = if heard {
-                    self.now + self.timing.keepalive
-                } else {
-                    lease_at
-                };
-                self.push(
-                    at,
-                    Ev::Lease {
-                        node: name.clone(),
-                        inc,
-                        heard,
-                    },
-                );
+            if !self.nodes[&name].alive {
+                continue;
             }
+            let hears = self.hears_quorum(&name);
+            let inc = self.inc(&name);
+            let s = self.nodes.get_mut(&name).unwrap();
+            let at = match (hears, s.cut_since) {
+                (false, None) => {
+                    s.cut_since = Some(self.now);
+                    self.now + self.lease_delay()
+                }
+                (true, Some(_)) => {
+                    s.cut_since = None;
+                    self.now + self.timing.keepalive
+                }
+                _ => continue,
+            };
+            self.push(at, Ev::LeaseCheck { node: name, inc });
         }
         let at = self.now + self.timing.deadtime + self.timing.settle;
         self.push(at, Ev::Recompute);
+    }
+
+    /// Silence after which the failure detector reports the lease lost.
+    fn lease_delay(&self) -> Duration {
+        self.timing
+            .deadtime
+            .saturating_sub(self.timing.keepalive * 2)
+    }
+
+    fn lease_check(&mut self, node: &NodeName) {
+        let now = self.now;
+        let delay = self.lease_delay();
+        let s = &self.nodes[node];
+        let heard = match s.cut_since {
+            None => true,
+            Some(t) if now - t >= delay => false,
+            Some(_) => return,
+        };
+        if heard != s.heard {
+            self.nodes.get_mut(node).unwrap().heard = heard;
+            self.feed(
+                node,
+                Input::Lease {
+                    quorum_heard: heard,
+                },
+            );
+        }
     }
 
     fn component(&self, node: &NodeName) -> Vec<NodeName> {
@@ -488,8 +518,9 @@ impl Sim {
         2 * self.component(node).len() > self.size()
     }
 
-    /// Installs new memberships where the live components differ from what is installed.
-    fn recompute(&mut self) {
+    /// Installs new memberships where the live components differ from what is installed
+    /// (or where `force` asks for one).
+    fn recompute(&mut self, force: Option<&NodeName>) {
         let names: Vec<NodeName> = self.nodes.keys().cloned().collect();
         let mut done: BTreeSet<NodeName> = BTreeSet::new();
         for name in names {
@@ -498,12 +529,14 @@ impl Sim {
             }
             let comp = self.component(&name);
             done.extend(comp.iter().cloned());
-            let same = comp.iter().all(|x| {
-                self.nodes[x]
-                    .installed
-                    .as_ref()
-                    .is_some_and(|m| m.members == comp)
-            });
+            let forced = force.is_some_and(|f| comp.contains(f));
+            let same = !forced
+                && comp.iter().all(|x| {
+                    self.nodes[x]
+                        .installed
+                        .as_ref()
+                        .is_some_and(|m| m.members == comp)
+                });
             if same {
                 continue;
             }
@@ -641,6 +674,12 @@ impl Sim {
             Output::Event(e) => {
                 self.log.push(format!("{} {node}: {e}", self.now));
                 self.events.push((self.now, node.clone(), e));
+            }
+            Output::MembershipWanted => {
+                self.log
+                    .push(format!("{} {node}: wants a new membership", self.now));
+                let at = self.now + self.timing.settle;
+                self.push(at, Ev::Reform(node.clone()));
             }
         }
     }
@@ -931,17 +970,13 @@ impl Sim {
                     self.feed(&node, Input::Membership(m));
                 }
             }
-            Ev::Lease { node, inc, heard } => {
-                if inc == self.inc(&node) {
-                    self.feed(
-                        &node,
-                        Input::Lease {
-                            quorum_heard: heard,
-                        },
-                    );
+            Ev::LeaseCheck { node, inc } => {
+                if inc == self.inc(&node) && self.nodes[&node].alive {
+                    self.lease_check(&node);
                 }
             }
-            Ev::Recompute => self.recompute(),
+            Ev::Recompute => self.recompute(None),
+            Ev::Reform(node) => self.recompute(Some(&node)),
         }
         if self.check_invariant && self.violation.is_none() {
             self.check();
