@@ -1222,7 +1222,7 @@ impl Crm {
 
     fn refuse(&mut self, origin: &Origin, kind: &UpdateKind, reason: String) {
         let what = match kind {
-            UpdateKind::Client(r) => format!("{r:?}"),
+            UpdateKind::Client(r) => r.to_string(),
             UpdateKind::Import(_) => "haresources import".into(),
             UpdateKind::AddNodes(_) => "adding nodes".into(),
             UpdateKind::RestartFinish(id) => format!("restart {id}: start"),

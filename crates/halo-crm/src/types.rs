@@ -399,6 +399,43 @@ pub enum ClientRequest {
     },
 }
 
+impl fmt::Display for ClientRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientRequest::ResourceStart { id } => write!(f, "resource start {id}"),
+            ClientRequest::ResourceStop { id } => write!(f, "resource stop {id}"),
+            ClientRequest::ResourceRestart { id } => write!(f, "resource restart {id}"),
+            ClientRequest::ResourceMove { id, node: Some(n) } => {
+                write!(f, "resource move {id} {n}")
+            }
+            ClientRequest::ResourceMove { id, node: None } => write!(f, "resource move {id}"),
+            ClientRequest::ResourceUnmove { id } => write!(f, "resource unmove {id}"),
+            ClientRequest::ResourceCleanup { id, node } => {
+                f.write_str("resource cleanup")?;
+                if let Some(id) = id {
+                    write!(f, " {id}")?;
+                }
+                if let Some(n) = node {
+                    write!(f, " on {n}")?;
+                }
+                Ok(())
+            }
+            ClientRequest::NodeStandby { node } => write!(f, "node standby {node}"),
+            ClientRequest::NodeOnline { node } => write!(f, "node online {node}"),
+            ClientRequest::NodeMaintenance { node, on } => {
+                write!(
+                    f,
+                    "node maintenance {node} {}",
+                    if *on { "on" } else { "off" }
+                )
+            }
+            ClientRequest::ConfigureLoad { .. } => f.write_str("configure load"),
+            ClientRequest::Standby { scope } => write!(f, "standby {}", scope.as_str()),
+            ClientRequest::Takeover { scope } => write!(f, "takeover {}", scope.as_str()),
+        }
+    }
+}
+
 /// Something worth logging.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

@@ -809,3 +809,72 @@ fn a_restart_forgets_this_nodes_fail_counts_but_keeps_the_configuration() {
     assert_eq!(b.cib().version, Version::new(0, 4, 9));
     assert_eq!(b.cib().configuration.resources.len(), 2);
 }
+
+#[test]
+fn operations_in_flight_are_reported_as_pending_in_the_join_reply() {
+    let mut c = crm("c");
+    c.handle(T0, membership(1, &["a", "b", "c"], true));
+    let op = LrmOp {
+        resource: "ip".into(),
+        agent: Some(halo_crm::Agent {
+            class: "ocf".into(),
+            provider: Some("heartbeat".into()),
+            kind: "IPaddr2".into(),
+        }),
+        params: Some(BTreeMap::new()),
+        op_params: BTreeMap::new(),
+        meta: BTreeMap::new(),
+        action: "start".into(),
+        interval_ms: 0,
+        timeout_ms: Some(20_000),
+        expected_rc: 0,
+        transition_key: "4:2:0:a-0".into(),
+    };
+    let outs = c.handle(
+        t(1),
+        msg(
+            "a",
+            Message::ExecOp {
+                mid: 1,
+                op: op.clone(),
+            },
+        ),
+    );
+    assert_eq!(lrm(&outs), [LrmRequest::Execute(op)]);
+    // The DC dies before the result; the next DC asks.
+    c.handle(t(2), membership(2, &["b", "c"], true));
+    let outs = c.handle(t(3), reply_of_request("b"));
+    let (_, _, Message::JoinReply { node_state, .. }) = one(sent(&outs)) else {
+        panic!("join reply expected");
+    };
+    let ns = status::node_state_from_xml(&node_state).unwrap();
+    let pending = &ns.lrm_resources()[0].ops[0];
+    assert_eq!(
+        (
+            pending.operation.as_str(),
+            pending.call_id,
+            pending.op_status
+        ),
+        ("start", -1, -1)
+    );
+    assert_eq!(pending.transition_key.as_deref(), Some("4:2:0:a-0"));
+}
+
+/// The join request of membership 2 as `dc` sends it (to a node that is not the DC).
+fn reply_of_request(dc: &str) -> Input {
+    msg(dc, Message::JoinRequest { mid: 2, round: 1 })
+}
+
+#[test]
+fn a_member_that_restarted_inside_a_membership_gets_a_new_round() {
+    let (mut a, _) = dc_joined(true);
+    let outs = a.handle(t(10), msg("b", Message::JoinAnnounce { mid: 1 }));
+    assert_eq!(
+        sent(&outs),
+        [(
+            Target::All,
+            Channel::Crm,
+            Message::JoinRequest { mid: 1, round: 2 }
+        )]
+    );
+}

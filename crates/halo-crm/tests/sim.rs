@@ -60,8 +60,13 @@ fn cib_xml() -> String {
 
 /// A settled three-node cluster running `cib_xml`.
 fn running(seed: u64) -> Sim {
-    let mut sim = Sim::new(&["a", "b", "c"], seed);
-    for x in ["a", "b", "c"] {
+    running_on(&["a", "b", "c"], seed, common::Timing::default())
+}
+
+/// A settled cluster of `names` (a, b and c among them) running `cib_xml`.
+fn running_on(names: &[&str], seed: u64, timing: common::Timing) -> Sim {
+    let mut sim = Sim::with(names, seed, timing, |_| {});
+    for x in names {
         sim.start(x);
     }
     sim.until(10 * S, "settled", Sim::settled);
@@ -568,57 +573,99 @@ fn a_short_cut_loses_the_lease_and_a_new_membership_gives_it_back() {
     assert_eq!(sim.where_runs("db"), ["c"]);
 }
 
+#[test]
+fn a_restarted_daemon_finds_its_resources_running_and_nothing_moves() {
+    let mut sim = running(16);
+    let starts_before = sim.nodes[&n("b")]
+        .lrm
+        .executed
+        .iter()
+        .filter(|(a, _)| a == "start" || a == "stop")
+        .count();
+    sim.restart_daemon("b");
+    sim.until(10 * S, "b rejoined", |s| {
+        s.nodes[&n("b")].crm.synced() && Sim::settled(s)
+    });
+    sim.run_for(3 * S);
+    assert_eq!(sim.where_runs("ip"), ["b"]);
+    assert_eq!(sim.where_runs("httpd"), ["b"]);
+    let after = sim.nodes[&n("b")]
+        .lrm
+        .executed
+        .iter()
+        .filter(|(a, _)| a == "start" || a == "stop")
+        .count();
+    assert_eq!(
+        after, starts_before,
+        "no stop or start: the probes found it running"
+    );
+}
+
 /// Random faults, then healing: the invariant holds throughout, and the cluster
 /// converges to every resource running exactly once.
-fn chaos(seed: u64) {
-    let mut sim = running(seed);
-    let names = ["a", "b", "c"];
+fn chaos(names: &[&str], seed: u64, timing: common::Timing) {
+    let mut sim = running_on(names, seed, timing);
     let resources = ["ip", "httpd", "db"];
     let mut rng = common::Rng::new(seed.wrapping_mul(7919));
+    let last = names.len() as u64 - 1;
     for _ in 0..25 {
         let pause = rng.ms(50, 2500);
         sim.run_for(pause);
         sim.assert_safe();
-        let who = names[rng.range(0, 2) as usize];
-        match rng.range(0, 9) {
+        let who = names[rng.range(0, last) as usize];
+        let alive = sim.nodes[&n(who)].alive;
+        match rng.range(0, 10) {
             0 => {
                 if sim.nodes.values().filter(|s| s.alive).count() > 1 {
                     sim.crash(who);
                 }
             }
             1 | 2 => {
-                if !sim.nodes[&n(who)].alive {
+                if !alive {
                     sim.start(who);
                 }
             }
             3 => {
-                let other = names[rng.range(0, 2) as usize];
-                sim.partition(&[&[who], &[other]]);
+                let mut side: Vec<&str> =
+                    names.iter().copied().filter(|_| rng.chance(50)).collect();
+                side.push(who);
+                side.sort_unstable();
+                side.dedup();
+                let rest: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|x| !side.contains(x))
+                    .collect();
+                sim.partition(&[&side, &rest]);
             }
             4 | 5 => sim.heal(),
             6 => {
-                let r = resources[rng.range(0, 2) as usize];
-                if sim.nodes[&n(who)].alive {
-                    sim.kill_resource(who, r);
+                if alive {
+                    sim.kill_resource(who, resources[rng.range(0, 2) as usize]);
                 }
             }
             7 => {
-                let node = n(names[rng.range(0, 2) as usize]);
+                let node = n(names[rng.range(0, last) as usize]);
                 let req = if rng.chance(50) {
                     ClientRequest::NodeStandby { node }
                 } else {
                     ClientRequest::NodeOnline { node }
                 };
-                if sim.nodes[&n(who)].alive {
+                if alive {
                     sim.client(who, req);
+                }
+            }
+            8 => {
+                if alive {
+                    sim.restart_daemon(who);
                 }
             }
             _ => {
                 let req = ClientRequest::ResourceMove {
                     id: "web".into(),
-                    node: Some(n(names[rng.range(0, 2) as usize])),
+                    node: Some(n(names[rng.range(0, last) as usize])),
                 };
-                if sim.nodes[&n(who)].alive {
+                if alive {
                     sim.client(who, req);
                 }
             }
@@ -651,14 +698,32 @@ fn chaos(seed: u64) {
     sim.assert_safe();
 }
 
-#[test]
-fn chaos_over_seeds() {
-    let seeds: u64 = std::env::var("HALO_CRM_SEEDS")
+fn seeds(default: u64) -> u64 {
+    std::env::var("HALO_CRM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
-    for seed in 100..100 + seeds {
+        .unwrap_or(default)
+}
+
+#[test]
+fn chaos_over_seeds() {
+    for seed in 100..100 + seeds(30) {
         eprintln!("seed {seed}");
-        chaos(seed);
+        chaos(&["a", "b", "c"], seed, common::Timing::default());
+    }
+}
+
+/// Five nodes, slower operations (stops up to 150 ms, within the lease margin of
+/// 2 * keepalive + the membership round).
+#[test]
+fn chaos_five_nodes_slow_operations() {
+    for seed in 1000..1000 + seeds(15) {
+        eprintln!("seed {seed}");
+        let timing = common::Timing {
+            op_time: (20, 150),
+            latency: (0, 5),
+            ..common::Timing::default()
+        };
+        chaos(&["a", "b", "c", "d", "e"], seed, timing);
     }
 }

@@ -298,6 +298,11 @@ pub struct Sim {
     seq: u64,
     /// Connectivity groups (every node in exactly one).
     groups: Vec<BTreeSet<NodeName>>,
+    /// When each cut pair of nodes was cut (the failure detector notices after
+    /// deadtime).
+    cut_at: BTreeMap<(NodeName, NodeName), Timestamp>,
+    /// When each crashed node died.
+    died_at: BTreeMap<NodeName, Timestamp>,
     last_delivery: BTreeMap<(NodeName, NodeName), Timestamp>,
     next_mid: u64,
     next_client: u64,
@@ -347,6 +352,8 @@ impl Sim {
             queue: BinaryHeap::new(),
             seq: 0,
             groups: vec![all.into_iter().collect()],
+            cut_at: BTreeMap::new(),
+            died_at: BTreeMap::new(),
             last_delivery: BTreeMap::new(),
             next_mid: 1,
             next_client: 1,
@@ -390,6 +397,7 @@ impl Sim {
     pub fn start(&mut self, name: &str) {
         let node = n(name);
         let now = self.now;
+        self.died_at.remove(&node);
         let s = self.nodes.get_mut(&node).unwrap();
         s.alive = true;
         s.inc += 1;
@@ -411,11 +419,26 @@ impl Sim {
         self.changed();
     }
 
+    /// Only the daemon restarts (SIGKILL and start): the resources it ran keep
+    /// running, its LRM history stays on disk; the new daemon probes them.
+    pub fn restart_daemon(&mut self, name: &str) {
+        let node = n(name);
+        {
+            let s = self.nodes.get_mut(&node).unwrap();
+            s.lrm.recurring.clear();
+            s.lrm.busy_until.clear();
+        }
+        self.log.push(format!("{} restart daemon {name}", self.now));
+        self.start(name);
+    }
+
     /// The machine dies: its resources die with it.
     pub fn crash(&mut self, name: &str) {
         let node = n(name);
         let s = self.nodes.get_mut(&node).unwrap();
         s.alive = false;
+        self.died_at.insert(node.clone(), self.now);
+        let s = self.nodes.get_mut(&node).unwrap();
         s.lrm.running.clear();
         s.lrm.recurring.clear();
         s.lrm.busy_until.clear();
@@ -438,12 +461,14 @@ impl Sim {
             }
         }
         self.groups = gs;
+        self.note_cuts();
         self.log.push(format!("{} partition {groups:?}", self.now));
         self.changed();
     }
 
     pub fn heal(&mut self) {
         self.groups = vec![self.nodes.keys().cloned().collect()];
+        self.note_cuts();
         self.log.push(format!("{} heal", self.now));
         self.changed();
     }
@@ -502,6 +527,49 @@ impl Sim {
         }
     }
 
+    fn note_cuts(&mut self) {
+        let names: Vec<NodeName> = self.nodes.keys().cloned().collect();
+        for a in &names {
+            for b in &names {
+                let pair = (a.clone(), b.clone());
+                if self.connected(a, b) {
+                    self.cut_at.remove(&pair);
+                } else {
+                    self.cut_at.entry(pair).or_insert(self.now);
+                }
+            }
+        }
+    }
+
+    /// Whether the failure detector has noticed something that happened at `t`.
+    fn noticed(&self, t: Timestamp) -> bool {
+        self.now - t >= self.timing.deadtime
+    }
+
+    /// The component of `node` as the membership layer sees it: cuts and deaths count
+    /// only once they are older than deadtime.
+    fn detected_component(&self, node: &NodeName) -> Vec<NodeName> {
+        let up = |x: &NodeName| match self.died_at.get(x) {
+            Some(t) => !self.noticed(*t),
+            None => self.nodes[x].alive,
+        };
+        let linked = |a: &NodeName, b: &NodeName| match self.cut_at.get(&(a.clone(), b.clone())) {
+            Some(t) => !self.noticed(*t),
+            None => true,
+        };
+        let mut seen: BTreeSet<NodeName> = [node.clone()].into_iter().collect();
+        let mut todo = vec![node.clone()];
+        while let Some(x) = todo.pop() {
+            for y in self.nodes.keys() {
+                if !seen.contains(y) && up(y) && linked(&x, y) {
+                    seen.insert(y.clone());
+                    todo.push(y.clone());
+                }
+            }
+        }
+        seen.into_iter().collect()
+    }
+
     fn component(&self, node: &NodeName) -> Vec<NodeName> {
         let g = self
             .groups
@@ -527,7 +595,7 @@ impl Sim {
             if done.contains(&name) || !self.nodes[&name].alive {
                 continue;
             }
-            let comp = self.component(&name);
+            let comp = self.detected_component(&name);
             done.extend(comp.iter().cloned());
             let forced = force.is_some_and(|f| comp.contains(f));
             let same = !forced
