@@ -578,9 +578,8 @@ impl Crm {
                 );
             }
             Message::CibFull { round, cib, .. } if am_dc => self.dc_cib_full(from, round, &cib),
-            Message::CibReplace { cib, .. } | Message::CibCommit { cib, .. } if from_dc => {
-                self.member_cib(&from, &cib)
-            }
+            Message::CibReplace { cib, .. } if from_dc => self.member_cib(&from, &cib, false),
+            Message::CibCommit { cib, .. } if from_dc => self.member_cib(&from, &cib, true),
             Message::CibAck { version, .. } if am_dc => {
                 if let Some(dc) = self.dcs.as_mut() {
                     let v: Version = version.into();
@@ -666,10 +665,10 @@ impl Crm {
         }
     }
 
-    /// A member applies the DC's CIB (after a join round or a commit), persists it and
-    /// acknowledges.
-    fn member_cib(&mut self, from: &NodeName, xml: &str) {
-        let cib = match Cib::from_xml(xml) {
+    /// A member applies the DC's CIB (after a join round, or only its configuration
+    /// after a commit), persists it and acknowledges.
+    fn member_cib(&mut self, from: &NodeName, xml: &str, configuration_only: bool) {
+        let mut cib = match Cib::from_xml(xml) {
             Ok(c) => c,
             Err(e) => {
                 self.event(Event::BadMessage {
@@ -679,6 +678,9 @@ impl Crm {
                 return;
             }
         };
+        if configuration_only {
+            cib.status = std::mem::take(&mut self.cib.status);
+        }
         let was_synced = self.synced;
         let version = cib.version;
         self.cib = cib;
@@ -1363,7 +1365,12 @@ impl Crm {
         self.persist();
         let version = self.cib.version;
         let mid = self.mid();
-        let xml = self.cib.to_xml();
+        // The members have the status section already (status updates).
+        let xml = Cib {
+            status: Vec::new(),
+            ..self.cib.clone()
+        }
+        .to_xml();
         self.send(
             Target::All,
             Channel::Cib,

@@ -30,6 +30,18 @@ use crate::types::{ClientRequest, LrmOp, OpOutcome};
 /// The protocol version this engine speaks; a message of another is dropped.
 pub const PROTOCOL: u32 = 1;
 
+/// Encoded messages longer than this are deflated (a whole CIB of 1,000 resources is
+/// about 3 MB of XML and some 150 kB deflated, well inside the messaging layer's
+/// message size limit).
+pub const DEFLATE_ABOVE: usize = 16 * 1024;
+
+/// The most bytes a deflated message may inflate to: a corrupt or hostile message
+/// cannot make a node allocate more.
+pub const MAX_INFLATED: usize = 256 << 20;
+
+/// First byte of a deflated message (a JSON message starts with `{`).
+const DEFLATED: u8 = b'Z';
+
 /// A CIB version on the wire: `[admin_epoch, epoch, num_updates]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireVersion(pub u64, pub u64, pub u64);
@@ -99,7 +111,8 @@ pub enum Message {
         /// The CIB.
         cib: String,
     },
-    /// A committed configuration change: the whole new CIB.
+    /// A committed configuration change: the new CIB without its status section (the
+    /// members keep theirs, which status updates keep current).
     CibCommit {
         /// Membership id.
         mid: u64,
@@ -228,19 +241,35 @@ impl Message {
         }
     }
 
-    /// The encoded message.
+    /// The encoded message: JSON, deflated when long.
     pub fn encode(&self) -> Vec<u8> {
         // Serialising these types cannot fail: no maps with non-string keys, no
         // foreign Serialize implementations.
-        serde_json::to_vec(&Envelope {
+        let json = serde_json::to_vec(&Envelope {
             v: PROTOCOL,
             msg: self.clone(),
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+        if json.len() <= DEFLATE_ABOVE {
+            return json;
+        }
+        let mut out = vec![DEFLATED];
+        out.extend(miniz_oxide::deflate::compress_to_vec(&json, 1));
+        out
     }
 
     /// Decodes a message; the error says what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Message, String> {
+        if bytes.first() == Some(&DEFLATED) {
+            let json =
+                miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes[1..], MAX_INFLATED)
+                    .map_err(|e| format!("deflated CRM message does not inflate: {e:?}"))?;
+            return Self::decode_json(&json);
+        }
+        Self::decode_json(bytes)
+    }
+
+    fn decode_json(bytes: &[u8]) -> Result<Message, String> {
         let v: VersionOnly =
             serde_json::from_slice(bytes).map_err(|e| format!("not a CRM message: {e}"))?;
         if v.v != PROTOCOL {
@@ -279,6 +308,23 @@ mod tests {
         };
         assert_eq!(Message::decode(&r.encode()), Ok(r.clone()));
         assert_eq!(r.mid(), None);
+    }
+
+    #[test]
+    fn long_messages_are_deflated() {
+        let cib = format!("<cib>{}</cib>", "<x a=\"1\"/>".repeat(10_000));
+        let m = Message::CibReplace { mid: 1, cib };
+        let bytes = m.encode();
+        assert_eq!(bytes[0], b'Z');
+        assert!(bytes.len() < 5_000, "{}", bytes.len());
+        assert_eq!(Message::decode(&bytes), Ok(m));
+        let mut bad = bytes.clone();
+        bad.truncate(20);
+        assert!(
+            Message::decode(&bad)
+                .expect_err("truncated")
+                .contains("inflate")
+        );
     }
 
     #[test]

@@ -696,6 +696,7 @@ fn chaos(names: &[&str], seed: u64, timing: common::Timing) {
             && Sim::settled(s)
     });
     sim.assert_safe();
+    sim.assert_copies_agree();
 }
 
 fn seeds(default: u64) -> u64 {

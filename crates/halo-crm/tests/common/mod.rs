@@ -1151,6 +1151,22 @@ impl Sim {
             .all(|Reverse(q)| matches!(q.ev, Ev::Recurring { .. } | Ev::Tick { .. }))
     }
 
+    /// Every live node's copy equals its DC's, status included.
+    pub fn assert_copies_agree(&self) {
+        for (name, s) in self.nodes.iter().filter(|(_, s)| s.alive) {
+            let Some(dc) = s.crm.dc() else { continue };
+            let master = self.nodes[dc].crm.cib();
+            if s.crm.cib() != master {
+                self.dump();
+                panic!(
+                    "{name}'s CIB {} differs from its DC {dc}'s {}",
+                    s.crm.cib().version,
+                    master.version
+                );
+            }
+        }
+    }
+
     pub fn cib(&self, node: &str) -> &Cib {
         self.nodes[&n(node)].crm.cib()
     }
