@@ -83,7 +83,7 @@
 //! [`persist`] defines the file format (a header with the length and SHA-256 of the
 //! XML): a torn or corrupt file is detected and never loaded.
 
-mod edit;
+pub mod edit;
 mod engine;
 pub mod message;
 pub mod persist;
@@ -94,8 +94,3 @@ mod types;
 pub use edit::{RESTART_META, apply_defaults, fencing_enabled, groups_in_scope, preferred_node};
 pub use engine::{Crm, HARESOURCES_DIGEST};
 pub use types::*;
-
-/// Administrators' requests as CIB edits.
-pub mod edits {
-    pub use crate::edit::{Edit, edit, restart_begin, restart_finish, restarts_pending};
-}
