@@ -622,15 +622,7 @@ impl Crm {
                 action,
                 interval_ms,
                 ..
-            } if from_dc => {
-                self.in_flight
-                    .remove(&op_key(&resource, &action, interval_ms));
-                self.out.push(Output::Lrm(LrmRequest::Cancel {
-                    resource,
-                    action,
-                    interval_ms,
-                }));
-            }
+            } if from_dc => self.cancel_local(resource, action, interval_ms),
             Message::Forget { resource, .. } if from_dc => self.forget_local(&resource),
             Message::OpResult {
                 outcome, history, ..
@@ -1346,6 +1338,53 @@ impl Crm {
         }
     }
 
+    /// Cancels a recurring operation of the local LRM; its entry leaves the history.
+    fn cancel_local(&mut self, resource: String, action: String, interval_ms: u64) {
+        let key = op_key(&resource, &action, interval_ms);
+        self.in_flight.remove(&key);
+        if let Some(h) = self.local.get_mut(&resource) {
+            h.ops.retain(|o| o.id != key);
+        }
+        self.out.push(Output::Lrm(LrmRequest::Cancel {
+            resource,
+            action,
+            interval_ms,
+        }));
+    }
+
+    /// The DC removes a cancelled recurring operation's entry from the status section
+    /// (as Pacemaker's controller does when the executor confirms the cancellation),
+    /// so the policy engine schedules it again when it is wanted again.
+    fn drop_recurring_entry(
+        &mut self,
+        node: &NodeName,
+        resource: &str,
+        action: &str,
+        interval_ms: u64,
+    ) {
+        let key = op_key(resource, action, interval_ms);
+        let ns = status::node_state_mut(&mut self.cib, node.as_str());
+        let Some(h) = ns
+            .lrm_resources()
+            .iter()
+            .find(|r| r.id == resource)
+            .cloned()
+        else {
+            return;
+        };
+        let mut h2 = h.clone();
+        h2.ops.retain(|o| o.id != key);
+        if h2 != h {
+            status::put_lrm_resource(ns, h2.clone());
+            self.status_update(
+                node.as_str(),
+                vec![status::lrm_resource_to_xml(&h2)],
+                Vec::new(),
+                Vec::new(),
+            );
+        }
+    }
+
     fn forget_local(&mut self, resource: &str) {
         self.local.remove(resource);
         self.out.push(Output::Lrm(LrmRequest::Forget {
@@ -1727,14 +1766,9 @@ impl Crm {
                         .cloned()
                         .unwrap_or_else(|| "monitor".into());
                     let interval_ms = u64::from(a.interval_ms);
+                    self.drop_recurring_entry(&node, &resource, &action, interval_ms);
                     if node == self.cfg.node {
-                        self.in_flight
-                            .remove(&op_key(&resource, &action, interval_ms));
-                        self.out.push(Output::Lrm(LrmRequest::Cancel {
-                            resource,
-                            action,
-                            interval_ms,
-                        }));
+                        self.cancel_local(resource, action, interval_ms);
                     } else {
                         let mid = self.mid();
                         self.send(

@@ -646,10 +646,11 @@ fn chaos(names: &[&str], seed: u64, timing: common::Timing) {
             }
             7 => {
                 let node = n(names[rng.range(0, last) as usize]);
-                let req = if rng.chance(50) {
-                    ClientRequest::NodeStandby { node }
-                } else {
-                    ClientRequest::NodeOnline { node }
+                let req = match rng.range(0, 3) {
+                    0 => ClientRequest::NodeStandby { node },
+                    1 => ClientRequest::NodeOnline { node },
+                    2 => ClientRequest::NodeMaintenance { node, on: true },
+                    _ => ClientRequest::NodeMaintenance { node, on: false },
                 };
                 if alive {
                     sim.client(who, req);
@@ -681,6 +682,7 @@ fn chaos(names: &[&str], seed: u64, timing: common::Timing) {
     sim.until(30 * S, "settled after healing", Sim::settled);
     for x in names {
         sim.client("a", ClientRequest::NodeOnline { node: n(x) });
+        sim.client("a", ClientRequest::NodeMaintenance { node: n(x), on: false });
     }
     sim.client("a", ClientRequest::ResourceUnmove { id: "web".into() });
     sim.client(
@@ -727,4 +729,35 @@ fn chaos_five_nodes_slow_operations() {
         };
         chaos(&["a", "b", "c", "d", "e"], seed, timing);
     }
+}
+
+#[test]
+fn maintenance_leaves_resources_alone_until_it_ends() {
+    let mut sim = running(17);
+    let id = sim.client(
+        "a",
+        ClientRequest::NodeMaintenance {
+            node: n("b"),
+            on: true,
+        },
+    );
+    sim.until(10 * S, "answered", |s| s.reply("a", id).is_some());
+    sim.until(10 * S, "settled", Sim::settled);
+    // The resource dies under maintenance: nobody acts.
+    sim.kill_resource("b", "httpd");
+    sim.run_for(5 * S);
+    assert!(sim.where_runs("httpd").is_empty());
+    assert_eq!(sim.where_runs("ip"), ["b"]);
+    let id = sim.client(
+        "a",
+        ClientRequest::NodeMaintenance {
+            node: n("b"),
+            on: false,
+        },
+    );
+    sim.until(10 * S, "httpd recovered", |s| {
+        s.where_runs("httpd") == ["b"]
+    });
+    sim.until(10 * S, "answered", |s| s.reply("a", id).is_some());
+    sim.until(10 * S, "settled", Sim::settled);
 }
