@@ -682,7 +682,13 @@ fn chaos(names: &[&str], seed: u64, timing: common::Timing) {
     sim.until(30 * S, "settled after healing", Sim::settled);
     for x in names {
         sim.client("a", ClientRequest::NodeOnline { node: n(x) });
-        sim.client("a", ClientRequest::NodeMaintenance { node: n(x), on: false });
+        sim.client(
+            "a",
+            ClientRequest::NodeMaintenance {
+                node: n(x),
+                on: false,
+            },
+        );
     }
     sim.client("a", ClientRequest::ResourceUnmove { id: "web".into() });
     sim.client(
