@@ -7,9 +7,11 @@
 //! scheduling order (each resource's newest action first, then its
 //! children's), then the node-level actions (fencing, shutdown).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-use crate::nvsets::Refs;
+use crate::nvsets::{Refs, RuleInput, unpack_into_btree};
 use crate::sched::*;
 use crate::util::op_key;
 
@@ -64,6 +66,16 @@ pub struct GraphAction {
     pub inputs: Vec<usize>,
     /// Inputs that are not themselves in the graph (the action waits forever).
     pub blocked_by: Vec<String>,
+    /// The parameters the agent is called with, as Pacemaker puts them into a
+    /// graph action: the resource's instance attributes evaluated for the node,
+    /// then the operation's own instance attributes (`OCF_CHECK_LEVEL`, ...).
+    /// The executor's `op-digest` is computed over these, so a transition
+    /// engine that passes them unchanged records digests the scheduler accepts.
+    pub params: BTreeMap<String, String>,
+    /// The action's meta-attributes (Pacemaker's `CRM_meta_*` without the
+    /// prefix): `timeout` and `interval` in milliseconds, `on-fail`, and the
+    /// scheduler's own (`op_target_rc`, notification keys, ...).
+    pub meta: BTreeMap<String, String>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -295,6 +307,8 @@ impl<'a> Scheduler<'a> {
         for (i, &a) in order.iter().enumerate() {
             index[a] = i;
         }
+        let params: Vec<BTreeMap<String, String>> =
+            order.iter().map(|&a| self.action_params(refs, a)).collect();
         order
             .iter()
             .enumerate()
@@ -346,9 +360,29 @@ impl<'a> Scheduler<'a> {
                     notify,
                     inputs,
                     blocked_by,
+                    params: params[i].clone(),
+                    meta: act.meta.clone(),
                 }
             })
             .collect()
+    }
+
+    /// The agent parameters of a resource action (empty for other actions):
+    /// the resource's instance attributes for the action's node, then the
+    /// operation's own instance attributes.
+    fn action_params(&mut self, refs: &Refs<'a>, a: ActionId) -> BTreeMap<String, String> {
+        let (Some(r), node) = (self.actions[a].rsc, self.actions[a].node) else {
+            return BTreeMap::new();
+        };
+        let mut params = self.rsc_params(refs, r, node);
+        if let Some(op) = self.actions[a].op_entry {
+            let input = RuleInput {
+                node_attrs: node.map(|n| &self.nodes[n].attrs),
+                ..RuleInput::default()
+            };
+            unpack_into_btree(refs, &op.instance, &input, &mut params);
+        }
+        params
     }
 
     /// `create_action_name` (for the dot file).
