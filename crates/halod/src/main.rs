@@ -176,7 +176,7 @@ async fn serve(
             calls: call_tx,
             events: events.clone(),
             messages: messages.clone(),
-            readonly_anyone: false,
+            readonly_anyone: config.ha_cf.api_read_anyone,
         },
     )?;
     let persister = persist::Persister::start()?;

@@ -40,6 +40,7 @@ pub(super) struct Builder {
     pub use_logd: Option<Spanned<bool>>,
     pub debug: Option<Spanned<u8>>,
     pub realtime: Option<Spanned<bool>>,
+    pub api_read_anyone: Option<Spanned<bool>>,
     pub cluster: Option<Spanned<ClusterName>>,
     pub votes: Vec<Spanned<(NodeName, u32)>>,
     pub expected_votes: Option<Spanned<u32>>,
@@ -270,6 +271,10 @@ static DIRECTIVES: &[Spec] = &[
     d("realtime", T, Acted, |b, c, a| {
         let v = boolean(one(a, "a boolean")?)?;
         once(&mut b.realtime, c, v)
+    }),
+    d("api_read_anyone", T, Acted, |b, c, a| {
+        let v = boolean(one(a, "a boolean")?)?;
+        once(&mut b.api_read_anyone, c, v)
     }),
     d("cluster", T, Acted, |b, c, a| {
         let s = one(a, "a cluster name")?;

@@ -466,6 +466,10 @@ pub struct HaCf {
     /// `realtime` (default on): lock memory and run the heartbeat path at real-time
     /// priority where permitted.
     pub realtime: bool,
+    /// `api_read_anyone` (halo's; default off): anyone who can reach halod's socket may
+    /// use the read-only requests (`halo status`, `watch`, `membership`, …); changes still
+    /// need root or the `haclient` group. Off, the socket is mode 0660 root:haclient.
+    pub api_read_anyone: bool,
     /// Directives kept for later capabilities.
     pub later: Later,
     /// Membership and quorum: `votes NODE N`, `expected_votes N`, `two_node on|off`,
@@ -833,6 +837,7 @@ fn finish(b: directives::Builder, file: &Path) -> Result<Parsed<HaCf>, ConfigErr
             ping_groups: b.ping_groups,
             logging,
             realtime: b.realtime.is_none_or(|r| r.value),
+            api_read_anyone: b.api_read_anyone.is_some_and(|r| r.value),
             later: b.later,
             quorum,
         },

@@ -109,6 +109,16 @@ fn quorum_directives_fill_the_quorum_config() {
 }
 
 #[test]
+fn api_read_anyone_is_off_unless_set() {
+    assert!(!with("").value.api_read_anyone);
+    assert!(with("api_read_anyone on\n").value.api_read_anyone);
+    assert_eq!(
+        error("api_read_anyone maybe\n"),
+        "/etc/ha.d/ha.cf:3: api_read_anyone: \"maybe\" is not a boolean (on/off, yes/no, true/false, y/n, 1/0)"
+    );
+}
+
+#[test]
 fn quorum_errors_name_the_line_to_fix() {
     assert_eq!(
         error("votes zed 2\n"),
