@@ -63,7 +63,7 @@ pub enum Change {
         /// Index among all children after insertion.
         position: usize,
         /// The new subtree.
-        element: Element,
+        element: Element<'static>,
     },
     /// Remove the element at `path`.
     Delete {
@@ -99,7 +99,7 @@ impl CibDiff {
     /// The diff as XML, similar to Pacemaker's patchset format: paths are written
     /// as `/cib/configuration/resources/primitive[@id='x']` or `.../node[2]`
     /// (1-based index).
-    pub fn to_element(&self) -> Element {
+    pub fn to_element(&self) -> Element<'static> {
         let v = |name: &str, ver: Version| {
             Element::new(name)
                 .with_attr("admin_epoch", &ver.admin_epoch.to_string())
@@ -115,7 +115,7 @@ impl CibDiff {
             el.children.push(match c {
                 Change::Modify { path, attrs } => {
                     let mut set = Element::new("attributes");
-                    set.attrs = attrs.clone();
+                    set.set_attrs(attrs);
                     Element::new("change")
                         .with_attr("operation", "modify")
                         .with_attr("path", &path_text(path))
@@ -143,7 +143,7 @@ impl CibDiff {
     }
 
     /// Reads a diff written by [`CibDiff::to_element`].
-    pub fn from_element(el: &Element) -> Result<Self, CibError> {
+    pub fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let bad = |line: u32, s: &str| CibError::at(line, ErrorKind::Patch(s.to_string()));
         if el.name != "diff" || el.attr("format") != Some("2") {
             return Err(bad(el.line, "expected <diff format=\"2\">"));
@@ -152,7 +152,7 @@ impl CibDiff {
         let mut to = None;
         let mut changes = Vec::new();
         for c in &el.children {
-            match c.name.as_str() {
+            match c.name.as_ref() {
                 "version" => {
                     for v in &c.children {
                         let num = |n: &str| -> Result<u64, CibError> {
@@ -162,7 +162,7 @@ impl CibDiff {
                         };
                         let ver =
                             Version::new(num("admin_epoch")?, num("epoch")?, num("num_updates")?);
-                        match v.name.as_str() {
+                        match v.name.as_ref() {
                             "source" => from = Some(ver),
                             "target" => to = Some(ver),
                             _ => return Err(bad(v.line, "unknown version element")),
@@ -183,7 +183,7 @@ impl CibDiff {
                             attrs: c
                                 .children
                                 .first()
-                                .map(|a| a.attrs.clone())
+                                .map(Element::owned_attrs)
                                 .unwrap_or_default(),
                         },
                         Some("create") => Change::Create {
@@ -193,6 +193,7 @@ impl CibDiff {
                                 .children
                                 .first()
                                 .cloned()
+                                .map(Element::into_owned)
                                 .ok_or_else(|| bad(c.line, "create without element"))?,
                         },
                         Some("delete") => Change::Delete { path },
@@ -289,13 +290,13 @@ pub fn apply(d: &CibDiff, a: &Cib) -> Result<Cib, CibError> {
 }
 
 /// Applies one change to a tree.
-pub fn apply_change(root: &mut Element, c: &Change) -> Result<(), CibError> {
+pub fn apply_change(root: &mut Element<'static>, c: &Change) -> Result<(), CibError> {
     let fail = |s: String| CibError::at(0, ErrorKind::Patch(s));
     match c {
         Change::Modify { path, attrs } => {
             let el = resolve(root, path)
                 .ok_or_else(|| fail(format!("no element {}", path_text(path))))?;
-            el.attrs = attrs.clone();
+            el.set_attrs(attrs);
         }
         Change::Create {
             parent,
@@ -329,7 +330,10 @@ pub fn apply_change(root: &mut Element, c: &Change) -> Result<(), CibError> {
     Ok(())
 }
 
-fn resolve<'a>(mut el: &'a mut Element, path: &[Step]) -> Option<&'a mut Element> {
+fn resolve<'a>(
+    mut el: &'a mut Element<'static>,
+    path: &[Step],
+) -> Option<&'a mut Element<'static>> {
     for st in path {
         let i = find_child(el, st)?;
         el = &mut el.children[i];
@@ -337,7 +341,7 @@ fn resolve<'a>(mut el: &'a mut Element, path: &[Step]) -> Option<&'a mut Element
     Some(el)
 }
 
-fn find_child(el: &Element, st: &Step) -> Option<usize> {
+fn find_child(el: &Element<'_>, st: &Step) -> Option<usize> {
     match &st.key {
         Key::Id(id) => el
             .children
@@ -354,7 +358,7 @@ fn find_child(el: &Element, st: &Step) -> Option<usize> {
 }
 
 /// The step that addresses `children[i]` among `children`.
-fn step_for(children: &[&Element], i: usize) -> Step {
+fn step_for(children: &[&Element<'_>], i: usize) -> Step {
     let el = children[i];
     if let Some(id) = el.id() {
         let same = children
@@ -363,14 +367,14 @@ fn step_for(children: &[&Element], i: usize) -> Step {
             .count();
         if same == 1 {
             return Step {
-                name: el.name.clone(),
+                name: el.name.to_string(),
                 key: Key::Id(id.to_string()),
             };
         }
     }
     let n = children[..i].iter().filter(|c| c.name == el.name).count();
     Step {
-        name: el.name.clone(),
+        name: el.name.to_string(),
         key: Key::Index(n),
     }
 }
@@ -388,8 +392,8 @@ fn unique_id<'a>(list: &[&'a Element], el: &'a Element) -> Option<&'a str> {
 /// `path` addresses it after its attributes are replaced (its id may change), and
 /// is the parent path of all changes to its children.
 fn diff_element(
-    a: &Element,
-    b: &Element,
+    a: &Element<'_>,
+    b: &Element<'_>,
     modify_path: Path,
     path: &mut Path,
     out: &mut Vec<Change>,
@@ -397,11 +401,11 @@ fn diff_element(
     if a.attrs != b.attrs {
         out.push(Change::Modify {
             path: modify_path,
-            attrs: b.attrs.clone(),
+            attrs: b.owned_attrs(),
         });
     }
-    let old: Vec<&Element> = a.children.iter().collect();
-    let new: Vec<&Element> = b.children.iter().collect();
+    let old: Vec<&Element<'_>> = a.children.iter().collect();
+    let new: Vec<&Element<'_>> = b.children.iter().collect();
 
     // Match new children to old ones: by unique id first, then in order by name.
     let mut matched_old = vec![false; old.len()];
@@ -431,7 +435,7 @@ fn diff_element(
 
     // Simulate the working list of children: Ok(old index) or Err(new index).
     let mut cur: Vec<Result<usize, usize>> = (0..old.len()).map(Ok).collect();
-    let view = |cur: &[Result<usize, usize>]| -> Vec<&Element> {
+    let view = |cur: &[Result<usize, usize>]| -> Vec<&Element<'_>> {
         cur.iter()
             .map(|x| match x {
                 Ok(o) => old[*o],
@@ -482,7 +486,7 @@ fn diff_element(
                 out.push(Change::Create {
                     parent: path.clone(),
                     position: ni,
-                    element: (*n).clone(),
+                    element: (*n).clone().into_owned(),
                 });
                 cur.insert(ni, Err(ni));
             }

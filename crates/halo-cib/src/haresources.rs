@@ -34,8 +34,9 @@
 //!   and `no-quorum-policy=ignore` (heartbeat had no quorum in haresources mode).
 //!   No recurring monitors are defined: heartbeat v1 did not monitor resources.
 //!
-//! The input types are deliberately small (the `haresources` *parser* lives in
-//! `halo-config`); [`HaResource::parse_token`] turns one token into a resource.
+//! The input types are deliberately small: [`HaResource::parse_token`] turns one
+//! token into a resource, and groups parsed by `halo-config` convert with
+//! `HaGroup::from` (see [`import_haresources`]).
 
 use crate::model::{
     Cib, Configuration, Constraint, Group, Location, Node, NvPair, NvSet, Primitive, Resource,
@@ -96,6 +97,35 @@ pub struct HaGroup {
     pub node: String,
     /// Resources, acquired left to right.
     pub resources: Vec<HaResource>,
+}
+
+impl From<&halo_config::HaResource> for HaResource {
+    fn from(r: &halo_config::HaResource) -> Self {
+        HaResource {
+            script: r.script.clone(),
+            args: r.args.clone(),
+        }
+    }
+}
+
+impl From<&halo_config::ResourceGroup> for HaGroup {
+    fn from(g: &halo_config::ResourceGroup) -> Self {
+        HaGroup {
+            node: g.node.as_str().to_string(),
+            resources: g.resources.iter().map(HaResource::from).collect(),
+        }
+    }
+}
+
+/// [`import`] for a `haresources` file as `halo-config` parsed it.
+pub fn import_haresources(
+    haresources: &halo_config::HaResources,
+    nodes: &[String],
+    auto_failback: AutoFailback,
+    is_init_script: &dyn Fn(&str) -> bool,
+) -> Result<Cib, ImportError> {
+    let groups: Vec<HaGroup> = haresources.groups.iter().map(HaGroup::from).collect();
+    import(&groups, nodes, auto_failback, is_init_script)
 }
 
 /// Why an import failed.
@@ -325,6 +355,29 @@ mod tests {
                 resources: vec![HaResource::parse_token("drbddisk::r0")],
             },
         ]
+    }
+
+    #[test]
+    fn groups_parsed_by_halo_config_import_the_same() {
+        let nodes = [
+            halo_types::NodeName::new("node1").expect("name"),
+            halo_types::NodeName::new("node2").expect("name"),
+        ];
+        let text =
+            b"node1 10.0.0.5/24/eth0 Filesystem::/dev/sdb1::/srv::ext4 httpd\nnode2 drbddisk::r0\n";
+        let parsed = halo_config::HaResources::parse(
+            std::path::Path::new("/etc/ha.d/haresources"),
+            text,
+            &nodes,
+        )
+        .expect("parse");
+        let names = vec!["node1".to_string(), "node2".to_string()];
+        let from_config =
+            import_haresources(&parsed.value, &names, AutoFailback::Off, &|s| s == "httpd")
+                .expect("import");
+        let direct =
+            import(&groups(), &names, AutoFailback::Off, &|s| s == "httpd").expect("import");
+        assert_eq!(from_config.configuration, direct.configuration);
     }
 
     #[test]

@@ -247,7 +247,7 @@ impl NvPair {
         }
     }
 
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let p = NvPair {
             id: a.opt("id"),
@@ -271,7 +271,7 @@ impl NvPair {
         Ok(p)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         Element::new("nvpair")
             .with_opt("id", self.id.as_deref())
             .with_opt("id-ref", self.id_ref.as_deref())
@@ -306,7 +306,7 @@ impl NvSet {
         }
     }
 
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut set = NvSet {
             id: a.opt("id"),
@@ -319,13 +319,13 @@ impl NvSet {
             return Err(CibError::at(
                 el.line,
                 ErrorKind::Missing {
-                    element: el.name.clone(),
+                    element: el.name.to_string(),
                     attribute: "id".into(),
                 },
             ));
         }
         for c in &el.children {
-            match c.name.as_str() {
+            match c.name.as_ref() {
                 "nvpair" => set.pairs.push(NvPair::from_element(c)?),
                 "rule" if set.rule.is_none() => set.rule = Some(Rule::from_element(c)?),
                 "rule" => return Err(duplicate_child(el, c)),
@@ -335,7 +335,7 @@ impl NvSet {
         Ok(set)
     }
 
-    fn to_element(&self, name: &str) -> Element {
+    fn to_element(&self, name: &str) -> Element<'static> {
         let mut el = Element::new(name)
             .with_opt("id", self.id.as_deref())
             .with_opt("id-ref", self.id_ref.as_deref())
@@ -443,7 +443,7 @@ const EXPRESSION_OPS: &[&str] = &[
 ];
 
 impl Rule {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut r = Rule {
             id: a.opt("id"),
@@ -462,7 +462,7 @@ impl Rule {
         };
         a.finish()?;
         for c in &el.children {
-            let e = match c.name.as_str() {
+            let e = match c.name.as_ref() {
                 "expression" => {
                     let mut a = Attrs::new(c);
                     let e = Expression {
@@ -523,7 +523,7 @@ impl Rule {
         Ok(r)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("rule")
             .with_opt("id", self.id.as_deref())
             .with_opt("id-ref", self.id_ref.as_deref())
@@ -567,7 +567,7 @@ impl Rule {
     }
 }
 
-fn no_children(el: &Element) -> Result<(), CibError> {
+fn no_children(el: &Element<'_>) -> Result<(), CibError> {
     match el.children.first() {
         Some(c) => Err(unsupported_child(el, c)),
         None => Ok(()),
@@ -575,7 +575,7 @@ fn no_children(el: &Element) -> Result<(), CibError> {
 }
 
 /// Reads child sets named `name` into `into`; returns whether the child was one.
-fn take_set(c: &Element, name: &str, into: &mut Vec<NvSet>) -> Result<bool, CibError> {
+fn take_set(c: &Element<'_>, name: &str, into: &mut Vec<NvSet>) -> Result<bool, CibError> {
     if c.name == name {
         into.push(NvSet::from_element(c)?);
         Ok(true)
@@ -620,7 +620,7 @@ impl Node {
         }
     }
 
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut n = Node {
             id: a.req("id")?,
@@ -646,7 +646,7 @@ impl Node {
         Ok(n)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("node")
             .with_attr("id", &self.id)
             .with_attr("uname", &self.uname)
@@ -696,7 +696,7 @@ pub struct Op {
 }
 
 impl Op {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut op = Op {
             id: a.req("id")?,
@@ -724,7 +724,7 @@ impl Op {
         Ok(op)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("op")
             .with_attr("id", &self.id)
             .with_attr("name", &self.name)
@@ -795,7 +795,7 @@ impl Primitive {
         self.operations.as_ref().map_or(&[], |o| &o.ops)
     }
 
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         if a.opt("template").is_some() {
             return Err(CibError::at(
@@ -846,7 +846,7 @@ impl Primitive {
         Ok(p)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("primitive")
             .with_attr("id", &self.id)
             .with_attr("class", &self.class)
@@ -885,7 +885,7 @@ pub struct Group {
 }
 
 impl Group {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut g = Group {
             id: a.req("id")?,
@@ -915,7 +915,7 @@ impl Group {
         Ok(g)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("group")
             .with_attr("id", &self.id)
             .with_opt("description", self.description.as_deref());
@@ -963,7 +963,7 @@ pub struct Clone {
 }
 
 impl Clone {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let id = a.req("id")?;
         let description = a.opt("description");
@@ -977,7 +977,7 @@ impl Clone {
             {
                 continue;
             }
-            let ch = match c.name.as_str() {
+            let ch = match c.name.as_ref() {
                 "primitive" => CloneChild::Primitive(Primitive::from_element(c)?),
                 "group" => CloneChild::Group(Group::from_element(c)?),
                 _ => return Err(unsupported_child(el, c)),
@@ -1005,7 +1005,7 @@ impl Clone {
         })
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("clone")
             .with_attr("id", &self.id)
             .with_opt("description", self.description.as_deref());
@@ -1040,8 +1040,8 @@ impl Resource {
         }
     }
 
-    fn from_element(el: &Element) -> Result<Self, CibError> {
-        Ok(match el.name.as_str() {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
+        Ok(match el.name.as_ref() {
             "primitive" => Resource::Primitive(Primitive::from_element(el)?),
             "group" => Resource::Group(Group::from_element(el)?),
             "clone" => Resource::Clone(Clone::from_element(el)?),
@@ -1060,7 +1060,7 @@ impl Resource {
         })
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         match self {
             Resource::Primitive(p) => p.to_element(),
             Resource::Group(g) => g.to_element(),
@@ -1100,7 +1100,7 @@ pub struct ResourceSet {
 }
 
 impl ResourceSet {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut s = ResourceSet {
             id: a.opt("id"),
@@ -1128,7 +1128,7 @@ impl ResourceSet {
         Ok(s)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("resource_set")
             .with_opt("id", self.id.as_deref())
             .with_opt("id-ref", self.id_ref.as_deref())
@@ -1253,9 +1253,9 @@ impl Constraint {
         }
     }
 
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
-        let c = match el.name.as_str() {
+        let c = match el.name.as_ref() {
             "rsc_location" => {
                 let mut l = Location {
                     id: a.req("id")?,
@@ -1279,7 +1279,7 @@ impl Constraint {
                     ));
                 }
                 for c in &el.children {
-                    match c.name.as_str() {
+                    match c.name.as_ref() {
                         "rule" => l.rules.push(Rule::from_element(c)?),
                         "resource_set" => l.sets.push(ResourceSet::from_element(c)?),
                         _ => return Err(unsupported_child(el, c)),
@@ -1367,7 +1367,7 @@ impl Constraint {
         Ok(c)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         match self {
             Constraint::Location(l) => {
                 let mut el = Element::new("rsc_location")
@@ -1508,16 +1508,16 @@ pub struct Configuration {
 }
 
 impl Configuration {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         Attrs::new(el).finish()?;
         let mut c = Configuration::default();
         let mut seen: Vec<&str> = Vec::new();
         for ch in &el.children {
-            if seen.contains(&ch.name.as_str()) {
+            if seen.contains(&ch.name.as_ref()) {
                 return Err(duplicate_child(el, ch));
             }
             seen.push(&ch.name);
-            match ch.name.as_str() {
+            match ch.name.as_ref() {
                 "crm_config" => c.crm_config = sets_of(ch, "cluster_property_set")?,
                 "rsc_defaults" => c.rsc_defaults = Some(sets_of(ch, "meta_attributes")?),
                 "op_defaults" => c.op_defaults = Some(sets_of(ch, "meta_attributes")?),
@@ -1610,7 +1610,7 @@ impl Configuration {
         Ok(c)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("configuration");
         let mut crm = Element::new("crm_config");
         push_sets(&mut crm, "cluster_property_set", &self.crm_config);
@@ -1687,7 +1687,7 @@ impl Configuration {
     }
 }
 
-fn sets_of(el: &Element, name: &str) -> Result<Vec<NvSet>, CibError> {
+fn sets_of(el: &Element<'_>, name: &str) -> Result<Vec<NvSet>, CibError> {
     Attrs::new(el).finish()?;
     let mut v = Vec::new();
     for c in &el.children {
@@ -1698,7 +1698,7 @@ fn sets_of(el: &Element, name: &str) -> Result<Vec<NvSet>, CibError> {
     Ok(v)
 }
 
-fn read_alert(al: &Element) -> Result<Alert, CibError> {
+fn read_alert(al: &Element<'_>) -> Result<Alert, CibError> {
     let mut a = Attrs::new(al);
     let mut alert = Alert {
         id: a.req("id")?,
@@ -1798,7 +1798,7 @@ pub struct LrmRscOp {
 const LEGACY_TIMES: &[&str] = &["last_run", "last_rc_change", "exec_time", "queue_time"];
 
 impl LrmRscOp {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut op = LrmRscOp {
             id: a.req("id")?,
@@ -1837,7 +1837,7 @@ impl LrmRscOp {
         Ok(op)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("lrm_rsc_op")
             .with_attr("id", &self.id)
             .with_opt("operation_key", self.operation_key.as_deref())
@@ -1872,14 +1872,14 @@ impl LrmRscOp {
 
 fn req_int<T: std::str::FromStr>(
     a: &mut Attrs<'_>,
-    el: &Element,
+    el: &Element<'_>,
     name: &str,
 ) -> Result<T, CibError> {
     a.opt_parse(name, "an integer", int)?.ok_or_else(|| {
         CibError::at(
             el.line,
             ErrorKind::Missing {
-                element: el.name.clone(),
+                element: el.name.to_string(),
                 attribute: name.to_string(),
             },
         )
@@ -1970,7 +1970,7 @@ pub struct NodeState {
 }
 
 impl NodeState {
-    fn from_element(el: &Element) -> Result<Self, CibError> {
+    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut ns = NodeState {
             id: a.req("id")?,
@@ -1991,7 +1991,7 @@ impl NodeState {
         };
         a.finish()?;
         for c in &el.children {
-            match c.name.as_str() {
+            match c.name.as_ref() {
                 "transient_attributes" if ns.transient.is_none() => {
                     let mut a = Attrs::new(c);
                     let mut t = TransientAttributes {
@@ -2062,7 +2062,7 @@ impl NodeState {
         Ok(ns)
     }
 
-    fn to_element(&self) -> Element {
+    fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("node_state")
             .with_attr("id", &self.id)
             .with_opt("uname", self.uname.as_deref())
@@ -2173,7 +2173,7 @@ impl Cib {
     }
 
     /// Builds the typed model from an XML tree.
-    pub fn from_element(el: &Element) -> Result<Self, CibError> {
+    pub fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
         if el.name != "cib" {
             return Err(CibError::at(
                 el.line,
@@ -2205,7 +2205,7 @@ impl Cib {
         let mut have_config = false;
         let mut have_status = false;
         for c in &el.children {
-            match c.name.as_str() {
+            match c.name.as_ref() {
                 "configuration" if !have_config => {
                     cib.configuration = Configuration::from_element(c)?;
                     have_config = true;
@@ -2213,7 +2213,7 @@ impl Cib {
                 "status" if !have_status => {
                     Attrs::new(c).finish()?;
                     for s in &c.children {
-                        match s.name.as_str() {
+                        match s.name.as_ref() {
                             "node_state" => cib.status.push(NodeState::from_element(s)?),
                             "tickets" => {
                                 return Err(CibError::at(
@@ -2242,7 +2242,7 @@ impl Cib {
     }
 
     /// Builds the XML tree of the model.
-    pub fn to_element(&self) -> Element {
+    pub fn to_element(&self) -> Element<'static> {
         let mut el = Element::new("cib")
             .with_attr("admin_epoch", &self.version.admin_epoch.to_string())
             .with_attr("epoch", &self.version.epoch.to_string())

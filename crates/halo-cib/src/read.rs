@@ -7,12 +7,12 @@ use crate::xml::Element;
 /// Reads the attributes of one element; unknown attributes are an error on
 /// [`Attrs::finish`].
 pub(crate) struct Attrs<'a> {
-    el: &'a Element,
+    el: &'a Element<'a>,
     used: Vec<bool>,
 }
 
 impl<'a> Attrs<'a> {
-    pub(crate) fn new(el: &'a Element) -> Self {
+    pub(crate) fn new(el: &'a Element<'a>) -> Self {
         Attrs {
             el,
             used: vec![false; el.attrs.len()],
@@ -23,7 +23,7 @@ impl<'a> Attrs<'a> {
     pub(crate) fn opt(&mut self, name: &str) -> Option<String> {
         let i = self.el.attrs.iter().position(|(n, _)| n == name)?;
         self.used[i] = true;
-        Some(self.el.attrs[i].1.clone())
+        Some(self.el.attrs[i].1.to_string())
     }
 
     /// A required string attribute.
@@ -32,7 +32,7 @@ impl<'a> Attrs<'a> {
             CibError::at(
                 self.el.line,
                 ErrorKind::Missing {
-                    element: self.el.name.clone(),
+                    element: self.el.name.to_string(),
                     attribute: name.to_string(),
                 },
             )
@@ -60,7 +60,7 @@ impl<'a> Attrs<'a> {
         CibError::at(
             self.el.line,
             ErrorKind::BadValue {
-                element: self.el.name.clone(),
+                element: self.el.name.to_string(),
                 attribute: name.to_string(),
                 value: value.to_string(),
                 expected: expected.to_string(),
@@ -84,7 +84,7 @@ impl<'a> Attrs<'a> {
 }
 
 /// An error for a child element that is not allowed (or not supported) here.
-pub(crate) fn unsupported_child(parent: &Element, child: &Element) -> CibError {
+pub(crate) fn unsupported_child(parent: &Element<'_>, child: &Element<'_>) -> CibError {
     CibError::at(
         child.line,
         ErrorKind::Unsupported(format!("element <{}> in <{}>", child.name, parent.name)),
@@ -92,7 +92,7 @@ pub(crate) fn unsupported_child(parent: &Element, child: &Element) -> CibError {
 }
 
 /// An error for an element that may appear at most once.
-pub(crate) fn duplicate_child(parent: &Element, child: &Element) -> CibError {
+pub(crate) fn duplicate_child(parent: &Element<'_>, child: &Element<'_>) -> CibError {
     CibError::at(
         child.line,
         ErrorKind::Structure(format!(

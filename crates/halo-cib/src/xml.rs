@@ -7,6 +7,7 @@
 //! in [`crate::model`] is built from and written to this tree, and diffs
 //! ([`crate::diff`]) are computed on it.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use quick_xml::XmlVersion;
@@ -18,35 +19,70 @@ use crate::error::{CibError, ErrorKind};
 ///
 /// Equality ignores [`Element::line`]: two trees are equal when they have the same
 /// content, wherever they came from.
+///
+/// Parsed elements borrow their names and attribute values from the source
+/// text where they can (no allocation per attribute); built elements own them.
 #[derive(Debug, Clone)]
-pub struct Element {
+pub struct Element<'a> {
     /// Element name, e.g. `primitive`.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Attributes in document order.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// Child elements in document order.
-    pub children: Vec<Element>,
+    pub children: Vec<Element<'a>>,
     /// 1-based line of the start tag in the source text (0 for built elements).
     pub line: u32,
 }
 
-impl PartialEq for Element {
+impl PartialEq for Element<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.same_content(other)
     }
 }
 
-impl Eq for Element {}
+impl Eq for Element<'_> {}
 
-impl Element {
+impl Element<'static> {
     /// A new element without attributes or children.
     pub fn new(name: &str) -> Self {
         Element {
-            name: name.to_string(),
+            name: Cow::Owned(name.to_string()),
             attrs: Vec::new(),
             children: Vec::new(),
             line: 0,
         }
+    }
+}
+
+impl<'a> Element<'a> {
+    /// The same element owning all its text.
+    pub fn into_owned(self) -> Element<'static> {
+        Element {
+            name: Cow::Owned(self.name.into_owned()),
+            attrs: self
+                .attrs
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned())))
+                .collect(),
+            children: self.children.into_iter().map(Element::into_owned).collect(),
+            line: self.line,
+        }
+    }
+
+    /// The attributes as owned pairs.
+    pub fn owned_attrs(&self) -> Vec<(String, String)> {
+        self.attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Replaces the attributes.
+    pub fn set_attrs(&mut self, attrs: &[(String, String)]) {
+        self.attrs = attrs
+            .iter()
+            .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone())))
+            .collect();
     }
 
     /// The value of attribute `name`, if present.
@@ -54,14 +90,16 @@ impl Element {
         self.attrs
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Sets attribute `name` (replacing its value, or appending it).
     pub fn set_attr(&mut self, name: &str, value: &str) {
         match self.attrs.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => *v = value.to_string(),
-            None => self.attrs.push((name.to_string(), value.to_string())),
+            Some((_, v)) => *v = Cow::Owned(value.to_string()),
+            None => self
+                .attrs
+                .push((Cow::Owned(name.to_string()), Cow::Owned(value.to_string()))),
         }
     }
 
@@ -85,7 +123,7 @@ impl Element {
     }
 
     /// Builder: appends a child.
-    pub fn with_child(mut self, child: Element) -> Self {
+    pub fn with_child(mut self, child: Element<'a>) -> Self {
         self.children.push(child);
         self
     }
@@ -96,7 +134,7 @@ impl Element {
     }
 
     /// Equality ignoring line numbers.
-    pub fn same_content(&self, other: &Element) -> bool {
+    pub fn same_content(&self, other: &Element<'_>) -> bool {
         self.name == other.name
             && self.attrs == other.attrs
             && self.children.len() == other.children.len()
@@ -160,7 +198,7 @@ pub fn escape_attr(out: &mut String, v: &str) {
 ///
 /// Comments, processing instructions, the XML declaration and whitespace between
 /// elements are skipped; any other text content is an error, because the CIB has none.
-pub fn parse(text: &str) -> Result<Element, CibError> {
+pub fn parse(text: &str) -> Result<Element<'_>, CibError> {
     let mut reader = quick_xml::Reader::from_str(text);
     let lines = LineIndex::new(text);
     let mut stack: Vec<Element> = Vec::new();
@@ -176,9 +214,9 @@ pub fn parse(text: &str) -> Result<Element, CibError> {
         // The event started after any leading whitespace of the slice we consumed.
         let line = lines.line(pos + leading_ws(&text.as_bytes()[clamp(pos, text)..]));
         match ev {
-            Event::Start(s) => stack.push(start_element(&s, line, &lines)?),
+            Event::Start(s) => stack.push(start_element(text, &s, line)?),
             Event::Empty(s) => {
-                let el = start_element(&s, line, &lines)?;
+                let el = start_element(text, &s, line)?;
                 attach(&mut stack, &mut root, el, line)?;
             }
             Event::End(_) => {
@@ -187,6 +225,7 @@ pub fn parse(text: &str) -> Result<Element, CibError> {
                 })?;
                 attach(&mut stack, &mut root, el, line)?;
             }
+            Event::Text(t) if t.bytes().all(|b| b.is_ascii_whitespace()) => {}
             Event::Text(t) => {
                 let raw = t.xml_content(XmlVersion::Implicit1_0);
                 if !raw.trim().is_empty() {
@@ -226,10 +265,10 @@ fn leading_ws(b: &[u8]) -> u64 {
     b.iter().take_while(|c| c.is_ascii_whitespace()).count() as u64
 }
 
-fn attach(
-    stack: &mut [Element],
-    root: &mut Option<Element>,
-    el: Element,
+fn attach<'a>(
+    stack: &mut [Element<'a>],
+    root: &mut Option<Element<'a>>,
+    el: Element<'a>,
     line: u32,
 ) -> Result<(), CibError> {
     match stack.last_mut() {
@@ -245,29 +284,58 @@ fn attach(
     Ok(())
 }
 
-fn start_element(s: &BytesStart<'_>, line: u32, _lines: &LineIndex) -> Result<Element, CibError> {
-    let name = s.name().0.to_string();
+/// `part` as a slice of `text` with `text`'s lifetime when it lies inside it
+/// (quick-xml hands out slices of the input it reads from).
+fn within<'a>(text: &'a str, part: &str) -> Option<&'a str> {
+    let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    text.get(start..end)
+}
+
+/// `part` borrowed from `text` when possible, otherwise copied.
+fn borrow_or_copy<'a>(text: &'a str, part: &str) -> Cow<'a, str> {
+    match within(text, part) {
+        Some(p) => Cow::Borrowed(p),
+        None => Cow::Owned(part.to_string()),
+    }
+}
+
+fn start_element<'a>(
+    text: &'a str,
+    s: &BytesStart<'_>,
+    line: u32,
+) -> Result<Element<'a>, CibError> {
+    let bad = |e: String| CibError::at(line, ErrorKind::Syntax(e));
     let mut el = Element {
-        name,
-        attrs: Vec::new(),
+        name: borrow_or_copy(text, s.name().0),
+        attrs: Vec::with_capacity(8),
         children: Vec::new(),
         line,
     };
     for a in s.attributes() {
-        let a = a.map_err(|e| CibError::at(line, ErrorKind::Syntax(e.to_string())))?;
-        let key = a.key.0.to_string();
-        let value = a
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map_err(|e| CibError::at(line, ErrorKind::Syntax(e.to_string())))?
-            .into_owned();
+        let a = a.map_err(|e| bad(e.to_string()))?;
+        let key = borrow_or_copy(text, a.key.0);
+        // Values without entities or whitespace to normalize are used as written.
+        let plain = !a
+            .value
+            .bytes()
+            .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
+        let value = if plain {
+            borrow_or_copy(text, &a.value)
+        } else {
+            Cow::Owned(
+                a.normalized_value(XmlVersion::Implicit1_0)
+                    .map_err(|e| bad(e.to_string()))?
+                    .into_owned(),
+            )
+        };
         if el.attrs.iter().any(|(n, _)| *n == key) {
-            return Err(CibError::at(
-                line,
-                ErrorKind::Syntax(format!("duplicate attribute '{key}'")),
-            ));
+            return Err(bad(format!("duplicate attribute '{key}'")));
         }
         el.attrs.push((key, value));
     }
+    // Large documents hold millions of these: no spare capacity.
+    el.attrs.shrink_to_fit();
     Ok(el)
 }
 
@@ -319,7 +387,8 @@ mod tests {
         let el = Element::new("a")
             .with_attr("v", "x\"<&>\ty")
             .with_child(Element::new("b"));
-        let back = parse(&el.to_xml()).expect("parse");
+        let text = el.to_xml();
+        let back = parse(&text).expect("parse");
         assert!(el.same_content(&back));
     }
 

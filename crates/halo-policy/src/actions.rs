@@ -446,7 +446,6 @@ impl<'a> Scheduler<'a> {
     }
 
     /// A pseudo-action of a resource (`pe__new_rsc_pseudo_action`).
-    #[allow(dead_code)] // used once groups and clones create their pseudo-actions
     pub fn rsc_pseudo_action(
         &mut self,
         refs: &Refs<'a>,

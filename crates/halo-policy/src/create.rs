@@ -3,6 +3,7 @@
 //! a resource's definition changed since it started.
 
 use halo_cib::model::LrmRscOp;
+use std::collections::HashMap;
 
 use crate::digest::DigestResult;
 use crate::nvsets::Refs;
@@ -374,6 +375,16 @@ impl<'a> Scheduler<'a> {
     /// `pcmk__handle_rsc_config_changes`.
     pub fn handle_rsc_config_changes(&mut self, refs: &Refs<'a>) {
         let cib = self.cib;
+        // Resources by id and by history id, in resource order.
+        let mut by_id: HashMap<String, Vec<RscId>> = HashMap::new();
+        for (i, x) in self.rscs.iter().enumerate() {
+            by_id.entry(x.id.clone()).or_default().push(i);
+            if let Some(h) = &x.history_id
+                && *h != x.id
+            {
+                by_id.entry(h.clone()).or_default().push(i);
+            }
+        }
         for n in 0..self.nodes.len() {
             if !(self.nodes[n].maintenance || self.node_available(n, None)) {
                 continue;
@@ -390,15 +401,9 @@ impl<'a> Scheduler<'a> {
                 if lr.ops.is_empty() {
                     continue;
                 }
-                let matching: Vec<RscId> = self
-                    .rscs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, x)| {
-                        x.id == lr.id || x.history_id.as_deref() == Some(lr.id.as_str())
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
+                let mut matching: Vec<RscId> = by_id.get(&lr.id).cloned().unwrap_or_default();
+                matching.sort_unstable();
+                matching.dedup();
                 // pcmk__rscs_matching_id lists newest-found first.
                 for r in matching.into_iter().rev() {
                     if self.is_primitive(r) {

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::nvsets::Refs;
 use crate::sched::*;
 use crate::util::op_key;
 
@@ -210,49 +211,53 @@ impl<'a> Scheduler<'a> {
     }
 
     /// `add_actions_to_graph` method.
-    fn add_rsc_actions_to_graph(&mut self, r: RscId, order: &mut Vec<ActionId>) {
+    fn add_rsc_actions_to_graph(&mut self, refs: &Refs<'a>, r: RscId, order: &mut Vec<ActionId>) {
         if self.is_clone(r) {
-            // pcmk__clone_add_actions_to_graph: the clone's own flags first.
+            // pcmk__clone_add_actions_to_graph: the clone's own flags first,
+            // then the notifications.
             for a in self.rscs[r].actions.clone().into_iter().rev() {
                 self.clone_action_flags(a, None);
             }
+            self.create_clone_notifications(refs, r);
             for c in self.rscs[r].children.clone() {
-                self.add_rsc_actions_to_graph(c, order);
+                self.add_rsc_actions_to_graph(refs, c, order);
             }
         }
         for a in self.rscs[r].actions.clone().into_iter().rev() {
             self.add_action_to_graph(a, order);
         }
         for c in self.rscs[r].children.clone() {
-            self.add_rsc_actions_to_graph(c, order);
+            self.add_rsc_actions_to_graph(refs, c, order);
         }
     }
 
-    /// The resource id written into graph actions (`add_resource_details`).
-    fn graph_rsc_id(&self, r: RscId) -> String {
+    /// The resource id and long id written into graph actions
+    /// (`add_resource_details`).
+    fn graph_rsc_ids(&self, r: RscId) -> (String, String) {
         let rsc = &self.rscs[r];
         if rsc.flags & rf::REMOVED != 0
             && let Some(h) = &rsc.history_id
         {
-            return h.clone();
+            return (h.clone(), rsc.id.clone());
         }
         if rsc.flags & rf::UNIQUE == 0 {
-            return match &rsc.history_id {
+            let long = match &rsc.history_id {
                 Some(h) if *h != rsc.xml_id => h.clone(),
-                _ => rsc.xml_id.clone(),
+                _ => rsc.id.clone(),
             };
+            return (rsc.xml_id.clone(), long);
         }
-        rsc.id.clone()
+        (rsc.id.clone(), rsc.id.clone())
     }
 
     /// The executor's name for a resource: the graph id if that names a
-    /// resource, otherwise the instance id (as the simulator looks it up).
+    /// resource, otherwise the long id (as the simulator looks it up).
     fn history_name(&self, r: RscId) -> String {
-        let id = self.graph_rsc_id(r);
+        let (id, long) = self.graph_rsc_ids(r);
         if self.find_resource(&id).is_some() {
             id
         } else {
-            self.rscs[r].id.clone()
+            long
         }
     }
 
@@ -265,22 +270,23 @@ impl<'a> Scheduler<'a> {
         let Some(hid) = self.rscs[r].history_id.as_deref() else {
             return act.uuid.clone();
         };
-        if act.task == "notify" || act.task == "notified" {
-            let ty = act.meta.get("notify_key_type").map_or("", String::as_str);
-            let op = act
-                .meta
-                .get("notify_key_operation")
-                .map_or("", String::as_str);
+        if act.task == "notify" {
+            let ty = act.meta.get("notify_type").map_or("", String::as_str);
+            let op = act.meta.get("notify_operation").map_or("", String::as_str);
             return format!("{hid}_{ty}_notify_{op}_0");
         }
-        op_key(hid, &act.task, act.interval_ms)
+        let task = match act.task.as_str() {
+            "cancel" => act.meta.get("operation").map_or("cancel", String::as_str),
+            t => t,
+        };
+        op_key(hid, task, act.interval_ms)
     }
 
     /// `pcmk__create_graph`: the graph's actions in synapse order.
-    pub fn create_graph(&mut self) -> Vec<GraphAction> {
+    pub fn create_graph(&mut self, refs: &Refs<'a>) -> Vec<GraphAction> {
         let mut order: Vec<ActionId> = Vec::new();
         for r in self.top.clone() {
-            self.add_rsc_actions_to_graph(r, &mut order);
+            self.add_rsc_actions_to_graph(refs, r, &mut order);
         }
         for a in (0..self.actions.len()).rev() {
             self.add_action_to_graph(a, &mut order);
@@ -324,7 +330,7 @@ impl<'a> Scheduler<'a> {
                     task: act.task.clone(),
                     resource: act.rsc.map(|r| self.rscs[r].id.clone()),
                     history_name: act.rsc.map(|r| self.history_name(r)),
-                    op_rsc: act.rsc.map(|r| self.graph_rsc_id(r)),
+                    op_rsc: act.rsc.map(|r| self.graph_rsc_ids(r).0),
                     agent: act.rsc.map(|r| {
                         let rsc = &self.rscs[r];
                         (rsc.class.clone(), rsc.provider.clone(), rsc.agent.clone())

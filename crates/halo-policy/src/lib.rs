@@ -2,32 +2,45 @@
 //! in what order to get there.
 //!
 //! ```text
-//!            ┌──────────────────────── schedule(&cib, now) ───────────────────────┐
-//!  Cib ────▶ │ 1 unpack config, nodes, resources      (unpack.rs)                 │
-//!            │ 2 unpack status: node states, history   (history.rs)               │
-//!            │ 3 unpack constraints                    (constraints.rs)           │
-//!            │ 4 node criteria: locations, stickiness,  (assign.rs)               │
-//!            │   failure thresholds                                               │
-//!            │ 5 internal constraints, config changes   (create.rs)               │
-//!            │ 6 assign resources to nodes              (assign.rs, group, clone) │
-//!            │ 7 create actions, probes                 (create.rs, probes.rs)    │
-//!            │ 8 fencing and shutdowns                  (fencing.rs)              │
-//!            │ 9 orderings: resolve and propagate       (ordering.rs)             │
-//!            └──────────────┬──────────────────────────────────────┬─────────────┘
-//!                           ▼                                      ▼
-//!             Transition { summary, actions, inputs }     scores, notices
+//!            ┌──────────────────── schedule_with(&cib, now, opts) ─────────────────┐
+//!  Cib ────▶ │  1 unpack config, nodes, resources       (unpack.rs)               │
+//!            │  2 unpack status: node states, history   (history.rs) ──▶ status    │
+//!            │  3 unpack constraints, node health        (constraints.rs)          │
+//!            │  4 node criteria: shutdown locks, locations, stickiness,            │
+//!            │    failure thresholds, exclusive discovery (assign.rs)              │
+//!            │  5 internal constraints, config changes   (create.rs, group.rs,     │
+//!            │                                            clone.rs, promotable.rs) │
+//!            │  6 assign resources to nodes, roles       (assign.rs, coloc.rs,     │
+//!            │                                            utilization.rs, ...)     │
+//!            │  7 probes, actions, recurring monitors    (probes.rs, create.rs,    │
+//!            │                                            recurring.rs, notify.rs) │
+//!            │  8 fencing and shutdowns                  (fencing.rs)              │
+//!            │  9 orderings: resolve and propagate       (ordering.rs)             │
+//!            │ 10 Transition Summary, graph              (summary.rs, graph.rs)    │
+//!            └──────┬─────────────────────────┬───────────────────────┬────────────┘
+//!                   ▼                         ▼                       ▼
+//!   Transition { status, summary,      scores, notices       explanation (--explain)
+//!                actions (graph), dot }
+//!                   │
+//!                   ▼ simulate(&cib, &t, now): execute on paper ──▶ revised Cib ──▶ status()
 //! ```
 //!
 //! The stages and their semantics follow Pacemaker's scheduler (3.x) closely
 //! enough to reproduce its decisions on its regression corpus (see
 //! `conformance/`): score arithmetic clamped at ±1,000,000, the same node and
 //! resource orderings, the same propagation of "required" and "runnable" along
-//! ordering constraints, and the same Transition Summary text.
+//! ordering constraints, the same Transition Summary text, node scores, status
+//! display and, mostly, the same executed transition.
 //!
 //! Pure: no clock, no I/O. `now` is wall-clock time expressed as a
 //! [`Timestamp`] measured from the Unix epoch (failure timeouts compare it with
 //! the epoch times recorded in the CIB). Deterministic: the same input gives the
 //! same output, byte for byte (no hash-map iteration decides anything).
+//!
+//! Not supported (rejected with [`PolicyError::Unsupported`] or a notice):
+//! Pacemaker Remote nodes, guest nodes and bundles, tickets, migration
+//! (`allow-migrate` resources are stopped and started), per-instance clone
+//! notification actions in the graph (their pseudo-actions are there).
 
 mod actions;
 mod assign;
@@ -59,6 +72,7 @@ mod utilization;
 use halo_cib::Cib;
 use halo_types::Timestamp;
 
+pub use digest::params_digest;
 pub use explain::{Explanation, format_explanation};
 pub use sched::Notice;
 pub use simulate::{Simulation, simulate};
@@ -91,17 +105,17 @@ pub fn schedule(cib: &Cib, now: Timestamp) -> Result<Transition, PolicyError> {
 pub fn schedule_with(cib: &Cib, now: Timestamp, opts: &Options) -> Result<Transition, PolicyError> {
     let mut s = sched::Scheduler::new(cib, epoch_secs(now));
     s.explain_id = opts.explain.clone();
-    s.run()?;
-    Ok(transition::build(&mut s, opts))
+    let refs = s.run()?;
+    Ok(transition::build(&mut s, &refs, opts))
 }
 
-/// The cluster status of `cib` (as [`Transition::status`]) without
-/// scheduling anything.
+/// The cluster status of `cib` without scheduling anything, as
+/// `crm_simulate` prints the revised status (pending actions not shown).
 pub fn status(cib: &Cib, now: Timestamp) -> Result<Vec<String>, PolicyError> {
     let mut s = sched::Scheduler::new(cib, epoch_secs(now));
     let refs = nvsets::Refs::new(cib);
     s.unpack_all(&refs)?;
-    Ok(s.status_lines())
+    Ok(s.status_lines(false))
 }
 
 fn epoch_secs(now: Timestamp) -> i64 {
@@ -147,6 +161,7 @@ impl<'a> sched::Scheduler<'a> {
             score_lines: Vec::new(),
             last_secure_digest: String::new(),
             param_cache: Default::default(),
+            relations: Default::default(),
             expired_recurring: Default::default(),
             status: Vec::new(),
             failed_probes: Vec::new(),
@@ -158,10 +173,10 @@ impl<'a> sched::Scheduler<'a> {
     }
 
     /// Runs the pipeline.
-    pub fn run(&mut self) -> Result<(), PolicyError> {
+    pub fn run(&mut self) -> Result<nvsets::Refs<'a>, PolicyError> {
         let refs = nvsets::Refs::new(self.cib);
         self.unpack_all(&refs)?;
-        self.status = self.status_lines();
+        self.status = self.status_lines(true);
         self.apply_node_health();
         self.unpack_constraints(&refs);
         self.apply_node_criteria(&refs);
@@ -173,7 +188,7 @@ impl<'a> sched::Scheduler<'a> {
         self.schedule_resource_actions(&refs);
         self.schedule_fencing_and_shutdowns(&refs);
         self.apply_orderings(&refs);
-        Ok(())
+        Ok(refs)
     }
 
     /// Stages 1 and 2: configuration, nodes, resources and status.

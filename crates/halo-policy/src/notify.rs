@@ -180,7 +180,7 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// `pe__order_notifs_after_fencing`: post-notifications for a stop that
+    /// `pe__order_notifs_after_fencing`: notifications for a stop that
     /// fencing implies.
     pub fn order_notifs_after_fencing(
         &mut self,
@@ -189,6 +189,154 @@ impl<'a> Scheduler<'a> {
         r: RscId,
         fencing: ActionId,
     ) {
-        self.action_notif_pseudo_ops(refs, r, "stop", None, Some(fencing));
+        if let Some(ops) = self.action_notif_pseudo_ops(refs, r, "stop", None, Some(fencing)) {
+            let top = self.top_of(r);
+            self.create_notify_actions(refs, top, NotifyKind::Stop, ops);
+        }
+    }
+
+    /// `pe__create_clone_notifications`: the per-instance notifications of a
+    /// clone (when the graph is built).
+    pub fn create_clone_notifications(&mut self, refs: &Refs<'a>, r: RscId) {
+        for kind in [
+            NotifyKind::Start,
+            NotifyKind::Stop,
+            NotifyKind::Promote,
+            NotifyKind::Demote,
+        ] {
+            if let Some(ops) = self.rscs[r].notify[kind as usize] {
+                if self.notification_required(r, kind) {
+                    for a in [ops.pre, ops.pre_done, ops.post, ops.post_done]
+                        .into_iter()
+                        .flatten()
+                    {
+                        self.actions[a].flags &= !af::OPTIONAL;
+                    }
+                }
+                self.create_notify_actions(refs, r, kind, ops);
+            }
+        }
+    }
+
+    /// Whether any instance will really do `kind` (`add_notif_keys`): then
+    /// the notifications around it are required.
+    fn notification_required(&self, r: RscId, kind: NotifyKind) -> bool {
+        let task = match kind {
+            NotifyKind::Start => "start",
+            NotifyKind::Stop => "stop",
+            NotifyKind::Promote => "promote",
+            NotifyKind::Demote => "demote",
+        };
+        let rsc = &self.rscs[r];
+        if !rsc.children.is_empty() {
+            return rsc
+                .children
+                .iter()
+                .any(|&c| self.notification_required(c, kind));
+        }
+        rsc.actions.iter().any(|&a| {
+            let act = &self.actions[a];
+            let Some(n) = act.node else { return false };
+            act.flags & af::OPTIONAL == 0
+                && act.task == task
+                && (act.flags & af::RUNNABLE != 0 || (task == "stop" && self.nodes[n].unclean))
+        })
+    }
+
+    /// `create_notify_actions`.
+    fn create_notify_actions(
+        &mut self,
+        refs: &Refs<'a>,
+        r: RscId,
+        kind: NotifyKind,
+        ops: NotifyOps,
+    ) {
+        if !self.rscs[r].children.is_empty() {
+            for c in self.rscs[r].children.clone() {
+                self.create_notify_actions(refs, c, kind, ops);
+            }
+            return;
+        }
+        let down = matches!(kind, NotifyKind::Stop | NotifyKind::Demote);
+        if self.rscs[r].orig_role != Role::Stopped && down {
+            let stop = self.find_first_action(r, "stop", None);
+            for n in self.rscs[r].active_nodes.clone() {
+                if stop.is_some_and(|s| self.aflag(s, af::PSEUDO)) && self.nodes[n].unclean {
+                    continue;
+                }
+                self.new_notify_action(refs, r, n, ops.pre, ops.pre_done);
+                if kind == NotifyKind::Demote || stop.is_none_or(|s| self.aflag(s, af::OPTIONAL)) {
+                    self.new_post_notify_action(refs, r, n, ops);
+                }
+            }
+        }
+        if self.rscs[r].next_role != Role::Stopped && !down {
+            let start = self.find_first_action(r, "start", None);
+            let Some(n) = self.rscs[r].assigned else {
+                let id = self.rscs[r].id.clone();
+                let role = self.rscs[r].next_role.text();
+                self.err(format!("Next role '{role}' but {id} is not allocated"));
+                return;
+            };
+            if kind != NotifyKind::Start || start.is_none_or(|s| self.aflag(s, af::OPTIONAL)) {
+                self.new_notify_action(refs, r, n, ops.pre, ops.pre_done);
+            }
+            self.new_post_notify_action(refs, r, n, ops);
+        }
+    }
+
+    /// `new_notify_action`: the notification of instance `r` on `n` for the
+    /// pseudo-action `op`, ordered before `done`.
+    fn new_notify_action(
+        &mut self,
+        refs: &Refs<'a>,
+        r: RscId,
+        n: NodeId,
+        op: Option<ActionId>,
+        done: Option<ActionId>,
+    ) -> Option<ActionId> {
+        let (op, done) = (op?, done?);
+        if !self.nodes[n].online || !self.aflag(op, af::RUNNABLE) {
+            return None;
+        }
+        let ty = self.actions[op]
+            .meta
+            .get("notify_type")
+            .cloned()
+            .unwrap_or_default();
+        let task = self.actions[op]
+            .meta
+            .get("notify_operation")
+            .cloned()
+            .unwrap_or_default();
+        let key = format!("{}_{ty}_notify_{task}_0", self.rscs[r].id);
+        let optional = self.aflag(op, af::OPTIONAL);
+        let op_task = self.actions[op].task.clone();
+        let a = self.custom_action(refs, Some(r), key, &op_task, Some(n), optional);
+        let meta: Vec<(String, String)> = self.actions[op]
+            .meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in meta {
+            self.actions[a].meta.entry(k).or_insert(v);
+        }
+        self.order_actions(op, a, ar::ORDERED);
+        self.order_actions(a, done, ar::ORDERED);
+        Some(a)
+    }
+
+    /// `new_post_notify_action`: also orders the instance's recurring
+    /// monitors after all post-notifications.
+    fn new_post_notify_action(&mut self, refs: &Refs<'a>, r: RscId, n: NodeId, ops: NotifyOps) {
+        self.new_notify_action(refs, r, n, ops.post, ops.post_done);
+        let Some(done) = ops.post_done else { return };
+        for mon in self.rscs[r].actions.clone().into_iter().rev() {
+            let act = &self.actions[mon];
+            if act.interval_ms == 0 || act.task == "cancel" {
+                continue;
+            }
+            self.order_actions(done, mon, ar::ORDERED);
+        }
     }
 }

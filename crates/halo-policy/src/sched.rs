@@ -401,7 +401,6 @@ pub struct Ordering {
 /// A colocation constraint.
 #[derive(Debug, Clone)]
 pub struct Colocation {
-    #[allow(dead_code)] // reported by explanations
     pub id: String,
     pub dependent: RscId,
     pub primary: RscId,
@@ -416,7 +415,6 @@ pub struct Colocation {
 /// A location constraint resolved to node scores.
 #[derive(Debug, Clone)]
 pub struct Location {
-    #[allow(dead_code)] // reported by explanations
     pub id: String,
     pub rsc: RscId,
     pub nodes: Vec<(NodeId, i32)>,
@@ -484,6 +482,8 @@ pub struct Scheduler<'a> {
     /// History entries (by address) of recurring actions whose failure
     /// expired: their restart digest counts as changed.
     pub expired_recurring: std::collections::HashSet<usize>,
+    /// Union of the flags of the orderings between two actions.
+    pub relations: HashMap<(ActionId, ActionId), u32>,
     /// Per-(resource, node) parameter cache for digests and rules.
     pub param_cache: HashMap<(RscId, Option<NodeId>), BTreeMap<String, String>>,
 }
@@ -876,13 +876,13 @@ impl<'a> Scheduler<'a> {
         if flags == ar::NONE || first == then {
             return false;
         }
-        if self.actions[first]
-            .after
-            .iter()
-            .any(|r| r.action == then && r.flags & flags != 0)
-        {
+        // The union of the flags of all orderings first -> then: a new one
+        // is redundant when it shares a flag with any of them.
+        let union = self.relations.entry((first, then)).or_insert(ar::NONE);
+        if *union & flags != 0 {
             return false;
         }
+        *union |= flags;
         self.actions[first].after.push(Rel {
             action: then,
             flags,

@@ -62,9 +62,6 @@ fn execute(cib: &mut Cib, a: &GraphAction, now: i64, out: &mut Vec<String>) {
             }
         }
         ActionKind::Cluster => match &a.op_rsc {
-            Some(r) if a.task == "lrm_delete" => {
-                out.push(format!("Resource action: {r:<15} delete on {node}"));
-            }
             Some(r) => out.push(format!("Cluster action:  {} for {r} on {node}", a.task)),
             None => out.push(format!("Cluster action:  {} on {node}", a.task)),
         },
@@ -78,7 +75,10 @@ fn execute(cib: &mut Cib, a: &GraphAction, now: i64, out: &mut Vec<String>) {
             } else {
                 out.push(format!("Resource action: {name:<15} {} on {node}", a.task));
             }
-            record_result(cib, a, now);
+            // Deleting history is shown but leaves no history entry.
+            if a.task != "delete" {
+                record_result(cib, a, now);
+            }
         }
     }
 }

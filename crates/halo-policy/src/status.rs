@@ -15,8 +15,10 @@ fn item(out: &mut Out, depth: usize, text: &str) {
 }
 
 impl<'a> Scheduler<'a> {
-    /// The status lines (`cluster-status` with nodes and resources).
-    pub fn status_lines(&self) -> Vec<String> {
+    /// The status lines (`cluster-status` with nodes and resources);
+    /// `show_pending` marks resources with actions in flight (Starting,
+    /// Monitoring, ...).
+    pub fn status_lines(&self, show_pending: bool) -> Vec<String> {
         let mut out = Vec::new();
         self.node_list(&mut out);
         out.push(String::new());
@@ -26,7 +28,7 @@ impl<'a> Scheduler<'a> {
             if self.rflag(r, rf::REMOVED) && !self.rsc_active(r, true) {
                 continue;
             }
-            self.rsc_status(r, 1, &mut out);
+            self.rsc_status(r, 1, show_pending, &mut out);
         }
         if out.len() == before {
             item(&mut out, 1, "No resources");
@@ -151,14 +153,14 @@ impl<'a> Scheduler<'a> {
             || (role == Role::Unpromoted && self.rflag(self.top_of(r), rf::PROMOTABLE))
     }
 
-    fn rsc_status(&self, r: RscId, depth: usize, out: &mut Out) {
+    fn rsc_status(&self, r: RscId, depth: usize, pending: bool, out: &mut Out) {
         match self.rscs[r].variant {
             Variant::Primitive => {
-                let s = self.primitive_status(r);
+                let s = self.primitive_status(r, pending);
                 item(out, depth, &s);
             }
-            Variant::Group => self.group_status(r, depth, out),
-            Variant::Clone => self.clone_status(r, depth, out),
+            Variant::Group => self.group_status(r, depth, pending, out),
+            Variant::Clone => self.clone_status(r, depth, pending, out),
         }
     }
 
@@ -194,9 +196,12 @@ impl<'a> Scheduler<'a> {
     }
 
     /// `pcmk__native_output_string` for the text output.
-    fn primitive_status(&self, r: RscId) -> String {
+    fn primitive_status(&self, r: RscId, show_pending: bool) -> String {
         let rsc = &self.rscs[r];
-        let mut node = self.current_node(r).or(rsc.pending_node);
+        let mut node = self.current_node(r);
+        if show_pending {
+            node = node.or(rsc.pending_node);
+        }
         if node.is_none() {
             node = rsc.lock_node;
         }
@@ -225,7 +230,8 @@ impl<'a> Scheduler<'a> {
                 words.push(role.text().into());
             }
         } else {
-            let pending = match rsc.pending_action.as_deref() {
+            let pending_action = rsc.pending_action.as_deref().filter(|_| show_pending);
+            let pending = match pending_action {
                 Some("start") => Some("Starting"),
                 Some("stop") => Some("Stopping"),
                 Some("migrate_to" | "migrate_from") => Some("Migrating"),
@@ -255,7 +261,7 @@ impl<'a> Scheduler<'a> {
         if node.is_some() && node == rsc.lock_node {
             flags.push("LOCKED".into());
         }
-        if rsc.pending_action.as_deref() == Some("monitor") {
+        if show_pending && rsc.pending_action.as_deref() == Some("monitor") {
             flags.push("Monitoring".into());
         }
         if let Some(tr) = rsc.meta.get("target-role") {
@@ -292,7 +298,7 @@ impl<'a> Scheduler<'a> {
     }
 
     /// `pe__group_default`.
-    fn group_status(&self, r: RscId, depth: usize, out: &mut Out) {
+    fn group_status(&self, r: RscId, depth: usize, pending: bool, out: &mut Out) {
         let mut attrs: Vec<&str> = Vec::new();
         if self.is_disabled(r) {
             attrs.push("disabled");
@@ -313,12 +319,25 @@ impl<'a> Scheduler<'a> {
         };
         item(out, depth, &header);
         for &m in &self.rscs[r].children {
-            self.rsc_status(m, depth + 1, out);
+            self.rsc_status(m, depth + 1, pending, out);
         }
     }
 
+    /// `configured_role`: the clone's target-role, or its first instance's.
+    fn configured_role(&self, r: RscId) -> Option<Role> {
+        let rsc = &self.rscs[r];
+        rsc.meta
+            .get("target-role")
+            .or_else(|| {
+                rsc.children
+                    .first()
+                    .and_then(|&c| self.rscs[c].meta.get("target-role"))
+            })
+            .and_then(|v| Role::parse(v))
+    }
+
     /// `pe__clone_default`.
-    fn clone_status(&self, r: RscId, depth: usize, out: &mut Out) {
+    fn clone_status(&self, r: RscId, depth: usize, pending: bool, out: &mut Out) {
         let rsc = &self.rscs[r];
         let mut attrs: Vec<&str> = Vec::new();
         if rsc.flags & rf::PROMOTABLE != 0 {
@@ -383,12 +402,14 @@ impl<'a> Scheduler<'a> {
                 true
             };
             if print_full {
-                self.rsc_status(c, depth + 1, &mut details);
+                self.rsc_status(c, depth + 1, pending, &mut details);
             }
         }
         out.extend(details);
         let names = |list: &mut Vec<NodeId>| {
-            list.sort_by(|&a, &b| self.nodes[a].name.cmp(&self.nodes[b].name));
+            list.sort_by(|&a, &b| {
+                crate::util::numeric_strcasecmp(&self.nodes[a].name, &self.nodes[b].name)
+            });
             list.iter()
                 .map(|&n| self.nodes[n].name.as_str())
                 .collect::<Vec<_>>()
@@ -404,8 +425,7 @@ impl<'a> Scheduler<'a> {
         }
         if !started.is_empty() {
             let label = if rsc.flags & rf::PROMOTABLE != 0 {
-                let configured = rsc.meta.get("target-role").and_then(|v| Role::parse(v));
-                if configured == Some(Role::Unpromoted) {
+                if self.configured_role(r) == Some(Role::Unpromoted) {
                     "Unpromoted (target-role)"
                 } else {
                     "Unpromoted"
@@ -430,7 +450,7 @@ impl<'a> Scheduler<'a> {
                     .filter(|&n| self.rsc_probed_any(r, n))
                     .collect();
             }
-            let default_state = if self.is_disabled(r) {
+            let default_state = if self.configured_role(r) == Some(Role::Stopped) {
                 "Stopped (disabled)".to_string()
             } else {
                 "Stopped".to_string()

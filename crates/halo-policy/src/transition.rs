@@ -30,9 +30,13 @@ pub struct Transition {
 }
 
 /// Builds the transition from a scheduler that has run.
-pub fn build(s: &mut Scheduler<'_>, opts: &crate::Options) -> Transition {
+pub fn build<'a>(
+    s: &mut Scheduler<'a>,
+    refs: &crate::nvsets::Refs<'a>,
+    opts: &crate::Options,
+) -> Transition {
     let summary = s.summary();
-    let actions = s.create_graph();
+    let actions = s.create_graph(refs);
     let dot = opts.dot.then(|| s.graph_dot(false));
     let explanation = opts.explain.as_deref().map(|id| s.explain(id, &summary));
     Transition {

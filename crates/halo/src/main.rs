@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 mod client;
 mod cmd;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// halo — high-availability cluster manager.
 ///
 /// `halo` talks to the local `halod` over a UNIX socket (`$HALO_SOCKET`, default

@@ -13,6 +13,7 @@
 //! as they were computed), otherwise `--date`, otherwise the wall clock.
 //! Output is text in `crm_simulate`'s layout, or JSON with `--json`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -103,13 +104,17 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&args, from_cib, now, &transition, sim.as_ref())?;
     } else {
-        print_text(&args, from_cib, now, &transition, sim.as_ref());
+        print_text(&args, from_cib, now, &transition, sim.as_ref())
+            .context("cannot write the output")?;
     }
     if let Some(e) = &transition.explanation
         && !e.found
     {
         bail!("there is no resource {}", e.resource);
     }
+    // The process ends here: leave the (possibly huge) structures to the OS
+    // instead of freeing them piece by piece.
+    std::mem::forget((transition, sim, cib, text));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -131,56 +136,61 @@ fn print_text(
     now: Timestamp,
     t: &Transition,
     sim: Option<&(Vec<String>, Vec<String>)>,
-) {
+) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     if from_cib {
-        println!(
+        writeln!(
+            out,
             "Using the original execution date of: {}",
             halo_policy::util::format_utc(epoch(now))
-        );
+        )?;
     }
-    println!("Current cluster status:");
+    writeln!(out, "Current cluster status:")?;
     for l in &t.status {
-        println!("{l}");
+        writeln!(out, "{l}")?;
     }
-    println!();
+    writeln!(out)?;
     if args.show_scores {
-        println!("Assignment Scores:");
+        writeln!(out, "Assignment Scores:")?;
         for l in &t.scores {
-            println!("  * {l}");
+            writeln!(out, "  * {l}")?;
         }
-        println!();
+        writeln!(out)?;
     }
-    println!("Transition Summary:");
+    writeln!(out, "Transition Summary:")?;
     for l in halo_policy::format_summary(&t.summary) {
-        println!("{l}");
+        writeln!(out, "{l}")?;
     }
     if let Some((executed, revised)) = sim {
-        println!();
-        println!("Executing Cluster Transition:");
+        writeln!(out)?;
+        writeln!(out, "Executing Cluster Transition:")?;
         for l in executed {
-            println!("  * {l}");
+            writeln!(out, "  * {l}")?;
         }
-        println!();
-        println!("Revised Cluster Status:");
+        writeln!(out)?;
+        writeln!(out, "Revised Cluster Status:")?;
         for l in revised {
-            println!("{l}");
+            writeln!(out, "{l}")?;
         }
     }
     if let Some(e) = &t.explanation {
-        println!();
-        println!("Explanation for {}:", e.resource);
+        writeln!(out)?;
+        writeln!(out, "Explanation for {}:", e.resource)?;
         for l in halo_policy::format_explanation(e) {
             if l.is_empty() {
-                println!();
+                writeln!(out)?;
             } else {
-                println!("  {l}");
+                writeln!(out, "  {l}")?;
             }
         }
     }
+    out.flush()?;
     for n in &t.notices {
         let kind = if n.error { "error" } else { "warning" };
         eprintln!("halo sim: {kind}: {}", n.text);
     }
+    Ok(())
 }
 
 fn print_json(
