@@ -257,6 +257,9 @@ pub enum Problem {
         deadtime: Time,
     },
     /// heartbeat's rule: an explicit deadping must be more than twice keepalive.
+    /// Quorum settings that cannot work (membership and quorum directives).
+    #[error("{0}")]
+    Quorum(#[source] halo_membership::QuorumConfigError),
     #[error("{deadping} must be more than twice keepalive ({keepalive})")]
     DeadpingTooShort {
         /// The deadping given.

@@ -44,12 +44,18 @@ pub enum Request {
     },
     /// A stream of user messages received from the cluster (`halo listen`). Read-only.
     Listen,
+    /// The recent memberships this node installed, newest last (`halo membership`).
+    /// Read-only.
+    Memberships,
 }
 
 impl Request {
     /// Whether the request only reads state.
     pub fn is_read_only(&self) -> bool {
-        matches!(self, Request::Status | Request::Watch | Request::Listen)
+        matches!(
+            self,
+            Request::Status | Request::Watch | Request::Listen | Request::Memberships
+        )
     }
 }
 
@@ -61,6 +67,11 @@ pub enum Reply {
     Status(Box<Status>),
     /// The request was carried out (for streams: events follow).
     Ok,
+    /// The answer to [`Request::Memberships`].
+    Memberships {
+        /// Oldest first.
+        memberships: Vec<MembershipRecord>,
+    },
     /// The request was refused or failed.
     Error {
         /// What went wrong, for a human.
@@ -139,6 +150,27 @@ pub struct Membership {
     pub members: Vec<NodeName>,
     /// Whether the membership has quorum.
     pub quorate: bool,
+}
+
+/// One installed membership, with why it changed (`halo membership`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    /// The membership.
+    #[serde(flatten)]
+    pub membership: Membership,
+    /// The node that coordinated its formation.
+    pub coordinator: NodeName,
+    /// Milliseconds since this node installed it.
+    pub age_ms: u64,
+    /// Members that were not in this node's previous membership.
+    pub joined: Vec<NodeName>,
+    /// Members of the previous membership that are not in this one (dead, left,
+    /// restarted or cut off).
+    pub left: Vec<NodeName>,
+    /// Votes of the members, and the votes needed for quorum.
+    pub votes: u32,
+    /// Votes needed for quorum.
+    pub quorum: u32,
 }
 
 /// A resource and where it runs.
@@ -312,6 +344,19 @@ mod tests {
         assert_eq!(v["resources"][0]["node"], "beta");
         let back: Status = serde_json::from_value(v).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn every_reply_carries_its_tag() {
+        let r = Reply::Memberships {
+            memberships: Vec::new(),
+        };
+        let line = encode_line(&r);
+        assert_eq!(
+            std::str::from_utf8(&line).unwrap(),
+            "{\"reply\":\"memberships\",\"memberships\":[]}\n"
+        );
+        assert_eq!(decode_line::<Reply>(&line).unwrap(), r);
     }
 
     #[test]

@@ -820,3 +820,50 @@ impl Drop for Decoy {
             .status();
     }
 }
+
+/// A service address moves between hosts with the real IPaddr2 agent and the other
+/// hosts follow it to its new MAC (service addresses, unlike node addresses, have no
+/// permanent neighbour entries: ARP, gratuitous ARP included, works as on a real LAN).
+#[test]
+fn lab_virtual_ip_moves_between_hosts_with_ipaddr2() -> TestResult {
+    let lab = lab(LabSpec::new().hosts(3));
+    let agent = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
+    assert!(
+        Path::new(agent).exists(),
+        "{agent} missing: install resource-agents (scripts/setup)"
+    );
+    let vip = halo_lab::service_ipv4(0, 0).to_string();
+    let ra = |host: &str, action: &str| -> i32 {
+        let mut cmd = lab.command(host, agent).unwrap();
+        cmd.arg(action)
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESOURCE_INSTANCE", "vip")
+            .env("OCF_RESKEY_ip", &vip)
+            .env("OCF_RESKEY_cidr_netmask", "24");
+        cmd.output().unwrap().status.code().unwrap_or(-1)
+    };
+    // node2's view: which MAC answers for the VIP?
+    let mac_seen_by_node2 = || -> String {
+        let _ = lab.output("node2", &["ping", "-n", "-c1", "-W1", &vip]);
+        let out = lab.output("node2", &["ip", "neigh", "show", &vip]).unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(ra("node1", "start"), 0);
+    assert_eq!(ra("node1", "monitor"), 0);
+    assert_eq!(ra("node3", "monitor"), 7);
+    assert!(eventually(|| pings(&lab, "node2", &vip)));
+    assert!(eventually(
+        || mac_seen_by_node2().contains("02:68:6c:00:00:01")
+    ));
+
+    assert_eq!(ra("node1", "stop"), 0);
+    assert_eq!(ra("node3", "start"), 0);
+    assert!(
+        eventually(|| mac_seen_by_node2().contains("02:68:6c:00:00:03")),
+        "node2 still sends the VIP's traffic to node1: {}",
+        mac_seen_by_node2()
+    );
+    assert!(pings(&lab, "node2", &vip));
+    assert_eq!(ra("node3", "stop"), 0);
+    Ok(())
+}

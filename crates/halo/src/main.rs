@@ -12,6 +12,9 @@ use clap::{Parser, Subcommand};
 mod client;
 mod cmd;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// halo — high-availability cluster manager.
 ///
 /// `halo` talks to the local `halod` over a UNIX socket (`$HALO_SOCKET`, default
@@ -49,6 +52,8 @@ enum Command {
     Nodes(cmd::status::Args),
     /// List every link to every node with its state.
     Links(cmd::status::Args),
+    /// Show the recent memberships this node installed, and why each changed.
+    Membership(cmd::membership::Args),
     /// Stream node, link and membership events as they happen.
     Watch(cmd::watch::Args),
     /// Send a message to one node or to all members.
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Nodes(a) => cmd::status::run(&global, a, cmd::status::View::Nodes),
         Command::Links(a) => cmd::status::run(&global, a, cmd::status::View::Links),
         Command::Watch(a) => cmd::watch::run(&global, a),
+        Command::Membership(a) => cmd::membership::run(&global, a),
         Command::Send(a) => cmd::message::send(&global, a),
         Command::Listen(a) => cmd::message::listen(&global, a),
         Command::Sim(a) => cmd::sim::run(&global, a),

@@ -21,6 +21,7 @@ mod api;
 mod logging;
 mod media;
 mod node;
+mod persist;
 mod ping;
 mod realtime;
 mod serial;
@@ -175,9 +176,15 @@ async fn serve(
             calls: call_tx,
             events: events.clone(),
             messages: messages.clone(),
-            readonly_anyone: false,
+            readonly_anyone: config.ha_cf.api_read_anyone,
         },
     )?;
+    let persister = persist::Persister::start()?;
+    let node_state = node::NodeState0 {
+        state_dir: args.state_dir.clone(),
+        last_membership_seq: node::last_membership_seq(&args.state_dir)?,
+        persister: persister.clone(),
+    };
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed).context("no randomness available")?;
     let node = node::Node::new(
@@ -189,15 +196,19 @@ async fn serve(
         messages,
         log_drops,
         u64::from_le_bytes(seed),
+        node_state,
     )?;
     let result = node
         .run(node::Inputs {
             packets,
             pings,
             calls,
+            crm: None,
         })
         .await;
     let _ = std::fs::remove_file(&socket);
+    // State written behind the loop reaches the disk before we exit.
+    persister.finish();
     result
 }
 

@@ -15,8 +15,9 @@
 //! `media`), logging is non-blocking (see `logging`), and API clients get their answers
 //! through channels.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -26,7 +27,8 @@ use halo_heartbeat::{
     Why,
 };
 use halo_ipc::{
-    Counters, Event, LinkStatus, Membership, NodeKind, NodeStatus, Reply, Request, Status,
+    Counters, Event, LinkStatus, Membership, MembershipRecord, NodeKind, NodeStatus, Reply,
+    Request, Status,
 };
 use halo_messaging::{Destination, Engine, Output, PeerEvent};
 use halo_types::{Generation, NodeName, NodeState, Timestamp};
@@ -37,6 +39,7 @@ use tokio::time::Instant;
 use crate::api::Call;
 use crate::logging::LogDrops;
 use crate::media::{Media, MediumSpec, Received as Datagram};
+use crate::persist::Persister;
 use crate::ping::{Answer, Pinger};
 
 /// How often housekeeping runs (dropped-log and rejected-packet reports).
@@ -45,6 +48,24 @@ const HOUSEKEEPING: Duration = Duration::from_secs(10);
 const LEAVE_FLUSH: Duration = Duration::from_secs(2);
 /// How many leave packets go out (each on every medium), to survive some loss.
 const LEAVE_COPIES: usize = 3;
+/// How many installed memberships `halo membership` remembers.
+const MEMBERSHIP_HISTORY: usize = 64;
+
+/// Reads the seq of the last membership installed before this start (0 if none).
+pub fn last_membership_seq(state_dir: &std::path::Path) -> anyhow::Result<u64> {
+    let path = state_dir.join("membership");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u64>().with_context(|| {
+            format!(
+                "{}: not a membership number: {:?} (remove the file to start afresh)",
+                path.display(),
+                text.trim()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
 
 /// Converts ha.cf's media into what `media` opens.
 pub fn medium_specs(config: &Config) -> Vec<MediumSpec> {
@@ -123,6 +144,67 @@ fn ms(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
+/// What the core tells the cluster resource manager (the crm thread). Unbounded: the
+/// core must never wait on the crm thread; what it sends is bounded by the messaging
+/// layer's windows and by membership changes.
+#[derive(Debug)]
+#[allow(dead_code)] // Read by the crm thread, which lands with the resource manager.
+pub enum ToCrm {
+    /// A membership was installed.
+    Membership(halo_membership::Membership),
+    /// A message arrived on the CIB or CRM channel.
+    Message {
+        /// The sender.
+        from: NodeName,
+        /// The channel.
+        channel: Channel,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+    /// Whether this node still hears a quorum of the cluster within the lease time
+    /// (`deadtime - 2 × keepalive`): when it does not, the CRM stops its resources before
+    /// the quorate side declares this node dead and recovers them.
+    Lease {
+        /// Quorum heard.
+        quorum_heard: bool,
+    },
+}
+
+/// What the cluster resource manager asks of the core.
+#[derive(Debug)]
+#[allow(dead_code)] // Built by the crm thread, which lands with the resource manager.
+pub enum FromCrm {
+    /// Send a message on the CIB or CRM channel.
+    Send {
+        /// To one node, or to all.
+        to: Destination,
+        /// The channel.
+        channel: Channel,
+        /// The payload.
+        payload: Vec<u8>,
+    },
+}
+
+/// The core's end of the link to the crm thread.
+#[derive(Debug)]
+pub struct CrmLink {
+    /// Towards the crm thread.
+    pub tx: mpsc::UnboundedSender<ToCrm>,
+    /// From the crm thread.
+    pub rx: mpsc::Receiver<FromCrm>,
+}
+
+/// What the node keeps across restarts, and how it writes it.
+#[derive(Debug)]
+pub struct NodeState0 {
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The seq of the last membership installed before this start.
+    pub last_membership_seq: u64,
+    /// The background writer for state files.
+    pub persister: Persister,
+}
+
 /// The channels the core reads.
 #[derive(Debug)]
 pub struct Inputs {
@@ -132,6 +214,8 @@ pub struct Inputs {
     pub pings: mpsc::Receiver<Answer>,
     /// API calls.
     pub calls: mpsc::Receiver<Call>,
+    /// The crm thread, when it runs.
+    pub crm: Option<CrmLink>,
 }
 
 /// The node: engines, media and the state the API shows.
@@ -148,6 +232,16 @@ pub struct Node {
     inbound: Inbound,
     detector: Detector,
     messaging: Engine,
+    membership: halo_membership::Engine,
+    installed: Option<halo_membership::Membership>,
+    history: VecDeque<halo_membership::Membership>,
+    persister: Persister,
+    membership_file: PathBuf,
+    /// Quorum arithmetic for the lease (kept in step with installed memberships).
+    lease_quorum: halo_membership::QuorumTracker,
+    /// The last lease state told to the CRM.
+    lease_heard: Option<bool>,
+    to_crm: Option<mpsc::UnboundedSender<ToCrm>>,
     media: Media,
     link_names: Vec<LinkName>,
     pinger: Option<Pinger>,
@@ -175,6 +269,7 @@ impl Node {
         messages: broadcast::Sender<Event>,
         log_drops: LogDrops,
         seed: u64,
+        state: NodeState0,
     ) -> Result<Node> {
         let hacf = &config.ha_cf;
         let me = config.local_node.clone();
@@ -222,7 +317,27 @@ impl Node {
         )
         .context("messaging configuration")?;
         let keyring = keyring(config)?;
+        let membership = halo_membership::Engine::new(
+            halo_membership::Config {
+                node: me.clone(),
+                generation,
+                last_seq: state.last_membership_seq,
+                timings: halo_membership::Timings::default(),
+                quorum: hacf.quorum.clone(),
+            },
+            Timestamp::ZERO,
+        )
+        .context("quorum configuration")?;
         Ok(Node {
+            membership,
+            installed: None,
+            history: VecDeque::new(),
+            persister: state.persister,
+            membership_file: state.state_dir.join("membership"),
+            lease_quorum: halo_membership::QuorumTracker::new(hacf.quorum.clone())
+                .context("quorum configuration")?,
+            lease_heard: None,
+            to_crm: None,
             cluster: hacf.cluster.to_string(),
             generation,
             origin: Instant::now(),
@@ -271,6 +386,13 @@ impl Node {
             "halod started"
         );
         self.send_heartbeat();
+        let mut from_crm = match inputs.crm.take() {
+            Some(link) => {
+                self.to_crm = Some(link.tx);
+                Some(link.rx)
+            }
+            None => None,
+        };
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -281,6 +403,10 @@ impl Node {
                 _ = tokio::time::sleep_until(self.instant(deadline)) => self.on_timer(),
                 Some(a) = inputs.pings.recv() => self.on_ping(a),
                 Some(c) = inputs.calls.recv() => self.on_call(c),
+                Some(m) = async { match from_crm.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                } } => self.on_crm(m),
             }
         }
         self.leave(&mut inputs).await;
@@ -293,6 +419,7 @@ impl Node {
             Some(self.next_housekeeping),
             self.detector.next_deadline(),
             self.messaging.next_deadline(),
+            self.membership.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -304,11 +431,15 @@ impl Node {
         let now = self.now();
         if now >= self.next_heartbeat {
             self.send_heartbeat();
+            self.check_lease(now);
         }
         let events = self.detector.tick(now);
         self.on_detector_events(events);
         self.messaging.handle_tick(now);
         self.flush_messaging();
+        if self.membership.next_deadline().is_some_and(|d| d <= now) {
+            self.membership_input(halo_membership::Input::Tick);
+        }
         if now >= self.next_housekeeping {
             self.housekeeping();
             self.next_housekeeping = now + HOUSEKEEPING;
@@ -459,7 +590,20 @@ impl Node {
                             _ => None,
                         };
                         if let Some(pe) = pe {
+                            let input = match &pe {
+                                PeerEvent::Alive { node, generation } => {
+                                    halo_membership::Input::PeerUp {
+                                        node: node.clone(),
+                                        generation: *generation,
+                                    }
+                                }
+                                PeerEvent::Dead { node } | PeerEvent::Left { node } => {
+                                    halo_membership::Input::PeerDown { node: node.clone() }
+                                }
+                            };
                             self.messaging.handle_peer(now, pe);
+                            self.flush_messaging();
+                            self.membership_input(input);
                         }
                     }
                     let _ = self.events.send(Event::Node {
@@ -529,6 +673,11 @@ impl Node {
                             generation: to,
                         },
                     );
+                    self.flush_messaging();
+                    self.membership_input(halo_membership::Input::PeerUp {
+                        node: node.clone(),
+                        generation: to,
+                    });
                     let state = self
                         .detector
                         .state(&PeerId::Node(node.clone()))
@@ -563,7 +712,19 @@ impl Node {
             match out {
                 Output::Transmit(body) => self.transmit(&body),
                 Output::Deliver(m) => {
-                    if m.channel == Channel::USER {
+                    if m.channel == Channel::MEMBERSHIP {
+                        let from = m.from.clone();
+                        self.membership_input(halo_membership::Input::Message {
+                            from,
+                            bytes: &m.payload,
+                        });
+                    } else if m.channel == Channel::CIB || m.channel == Channel::CRM {
+                        self.tell_crm(ToCrm::Message {
+                            from: m.from,
+                            channel: m.channel,
+                            payload: m.payload,
+                        });
+                    } else if m.channel == Channel::USER {
                         let body = String::from_utf8_lossy(&m.payload).into_owned();
                         let _ = self.messages.send(Event::Message {
                             from: m.from,
@@ -583,6 +744,172 @@ impl Node {
                 ),
             }
         }
+    }
+
+    /// Feeds the membership engine and carries out what it asks.
+    fn membership_input(&mut self, input: halo_membership::Input<'_>) {
+        let now = self.now();
+        let outputs = match self.membership.handle(now, input) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::debug!("membership: {e}");
+                return;
+            }
+        };
+        for out in outputs {
+            match out {
+                halo_membership::Output::Send { to, bytes } => {
+                    let dest = match to {
+                        halo_membership::Destination::All => Destination::All,
+                        halo_membership::Destination::One(n) => Destination::Node(n),
+                    };
+                    if let Err(e) = self.messaging.send(now, dest, Channel::MEMBERSHIP, &bytes) {
+                        tracing::warn!("membership message not sent: {e}");
+                    }
+                }
+                halo_membership::Output::Install(m) => self.install(m),
+            }
+        }
+        self.flush_messaging();
+    }
+
+    fn install(&mut self, m: halo_membership::Membership) {
+        // Persisted in the background, in order: ids keep growing across restarts.
+        self.persister.write(
+            self.membership_file.clone(),
+            format!("{}\n", m.id.seq).into_bytes(),
+        );
+        let names: Vec<String> = m.members.iter().map(|x| x.name.to_string()).collect();
+        let who = |v: &[halo_membership::Member]| {
+            v.iter()
+                .map(|x| x.name.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        tracing::info!(
+            "membership {}: {} ({}, {}/{} votes){}{}",
+            m.id.seq,
+            names.join(" "),
+            if m.quorum.quorate {
+                "quorate"
+            } else {
+                "no quorum"
+            },
+            m.quorum.votes,
+            m.quorum.quorum,
+            if m.joined.is_empty() {
+                String::new()
+            } else {
+                format!("; joined: {}", who(&m.joined))
+            },
+            if m.left.is_empty() {
+                String::new()
+            } else {
+                format!("; left: {}", who(&m.left))
+            },
+        );
+        let _ = self
+            .events
+            .send(Event::Membership(Self::api_membership(&m)));
+        self.lease_quorum.install(m.members.iter().map(|x| &x.name));
+        self.tell_crm(ToCrm::Membership(m.clone()));
+        self.history.push_back(m.clone());
+        while self.history.len() > MEMBERSHIP_HISTORY {
+            self.history.pop_front();
+        }
+        self.installed = Some(m);
+    }
+
+    fn tell_crm(&self, msg: ToCrm) {
+        if let Some(tx) = &self.to_crm
+            && tx.send(msg).is_err()
+        {
+            tracing::error!("the cluster resource manager has stopped");
+        }
+    }
+
+    fn on_crm(&mut self, m: FromCrm) {
+        match m {
+            FromCrm::Send {
+                to,
+                channel,
+                payload,
+            } => {
+                let now = self.now();
+                if let Err(e) = self.messaging.send(now, to, channel, &payload) {
+                    tracing::warn!("cluster resource manager message not sent: {e}");
+                }
+                self.flush_messaging();
+            }
+        }
+    }
+
+    /// Recomputes whether this node still hears a quorum within the lease time, and tells
+    /// the CRM when that changes. The lease time, `deadtime - 2 × keepalive`, is shorter
+    /// than the time the others need to declare this node dead (deadtime, then a
+    /// membership round), so a node that is cut off stops its resources before anyone
+    /// else starts them.
+    fn check_lease(&mut self, now: Timestamp) {
+        if self.to_crm.is_none() {
+            return;
+        }
+        let lease = self.deadtime.saturating_sub(self.keepalive * 2);
+        let snap = self.detector.snapshot(now);
+        let heard: Vec<NodeName> = snap
+            .peers
+            .iter()
+            .filter_map(|p| {
+                let node = p.peer.node()?;
+                let fresh = *node == self.me
+                    || p.last_heard.is_some_and(|t| now - t <= lease)
+                        && matches!(p.state, NodeState::Up | NodeState::Active);
+                fresh.then(|| node.clone())
+            })
+            .collect();
+        let heard_quorum = self.lease_quorum.evaluate(heard.iter()).quorate;
+        if self.lease_heard != Some(heard_quorum) {
+            if !heard_quorum {
+                tracing::warn!(
+                    "lease lost: this node hears only {} within {} ms, not a quorum",
+                    heard
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    lease.as_millis()
+                );
+            } else if self.lease_heard.is_some() {
+                tracing::info!("lease regained: a quorum is heard again");
+            }
+            self.lease_heard = Some(heard_quorum);
+            self.tell_crm(ToCrm::Lease {
+                quorum_heard: heard_quorum,
+            });
+        }
+    }
+
+    fn api_membership(m: &halo_membership::Membership) -> Membership {
+        Membership {
+            id: m.id.seq,
+            members: m.names(),
+            quorate: m.quorum.quorate,
+        }
+    }
+
+    fn membership_records(&self) -> Vec<MembershipRecord> {
+        let now = self.now();
+        self.history
+            .iter()
+            .map(|m| MembershipRecord {
+                membership: Self::api_membership(m),
+                coordinator: m.id.coordinator.name.clone(),
+                age_ms: u64::try_from((now - m.formed_at).as_millis()).unwrap_or(u64::MAX),
+                joined: m.joined.iter().map(|x| x.name.clone()).collect(),
+                left: m.left.iter().map(|x| x.name.clone()).collect(),
+                votes: m.quorum.votes,
+                quorum: m.quorum.quorum,
+            })
+            .collect()
     }
 
     fn housekeeping(&mut self) {
@@ -605,6 +932,9 @@ impl Node {
         let reply = match call.request {
             Request::Status => Reply::Status(Box::new(self.status())),
             Request::Watch | Request::Listen => Reply::Ok,
+            Request::Memberships => Reply::Memberships {
+                memberships: self.membership_records(),
+            },
             Request::Send { to, body } => self.send_user(to, body),
         };
         let _ = call.reply.send(reply);
@@ -669,26 +999,17 @@ impl Node {
                 late: p.late_count,
             })
             .collect();
-        // Until the membership layer is wired in, the membership is what the failure
-        // detector sees: the live cluster nodes, id 0, quorate with a strict majority.
-        let mut members: Vec<NodeName> = snap
-            .peers
-            .iter()
-            .filter(|p| matches!(p.state, NodeState::Up | NodeState::Active))
-            .filter_map(|p| p.peer.node().cloned())
-            .collect();
-        members.sort();
-        let quorate = members.len() * 2 > self.configured_nodes.len();
+        let membership = self
+            .installed
+            .as_ref()
+            .map(Self::api_membership)
+            .unwrap_or_default();
         Status {
             node: self.me.clone(),
             cluster: self.cluster.clone(),
             generation: self.generation,
             nodes,
-            membership: Membership {
-                id: 0,
-                members,
-                quorate,
-            },
+            membership,
             dc: None,
             resources: Vec::new(),
             counters: self.counters(),
@@ -723,6 +1044,17 @@ impl Node {
         );
         values.insert("log_dropped".into(), self.log_drops.total());
         values.insert("encode_errors".into(), self.send_errors);
+        let m = self.membership.stats();
+        for (k, v) in [
+            ("rounds_started", m.rounds_started),
+            ("rounds_committed", m.rounds_committed),
+            ("rounds_abandoned", m.rounds_abandoned),
+            ("proposals_refused", m.proposals_refused),
+            ("messages_sent", m.messages_sent),
+            ("messages_received", m.messages_received),
+        ] {
+            values.insert(format!("membership_{k}"), v);
+        }
         Counters { values }
     }
 

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use halo_membership::NoQuorumPolicy;
 use halo_types::{ClusterName, NodeName};
 
 use super::values::{
@@ -39,7 +40,13 @@ pub(super) struct Builder {
     pub use_logd: Option<Spanned<bool>>,
     pub debug: Option<Spanned<u8>>,
     pub realtime: Option<Spanned<bool>>,
+    pub api_read_anyone: Option<Spanned<bool>>,
     pub cluster: Option<Spanned<ClusterName>>,
+    pub votes: Vec<Spanned<(NodeName, u32)>>,
+    pub expected_votes: Option<Spanned<u32>>,
+    pub two_node: Option<Spanned<bool>>,
+    pub wait_for_all: Option<Spanned<bool>>,
+    pub no_quorum_policy: Option<Spanned<NoQuorumPolicy>>,
     pub later: Later,
     /// First line of each directive stored in `later.other`, to refuse repeats.
     other_seen: BTreeMap<&'static str, u32>,
@@ -265,6 +272,10 @@ static DIRECTIVES: &[Spec] = &[
         let v = boolean(one(a, "a boolean")?)?;
         once(&mut b.realtime, c, v)
     }),
+    d("api_read_anyone", T, Acted, |b, c, a| {
+        let v = boolean(one(a, "a boolean")?)?;
+        once(&mut b.api_read_anyone, c, v)
+    }),
     d("cluster", T, Acted, |b, c, a| {
         let s = one(a, "a cluster name")?;
         let v = ClusterName::new(s).map_err(|source| Problem::BadName {
@@ -273,10 +284,55 @@ static DIRECTIVES: &[Spec] = &[
         })?;
         once(&mut b.cluster, c, v)
     }),
-    // ── membership and quorum ──
-    // The membership issue adds `votes`, `two_node`, `expected_votes` and
-    // `no_quorum_policy` here, with their fields in `HaCf`. Not implemented yet.
-
+    // ── membership and quorum (halo's; see halo_membership::quorum) ──
+    d("votes", T, Acted, |b, c, a| {
+        let [name, n] = a else {
+            return Err(Problem::MissingValue {
+                expected: "a node name and its votes: votes NODE N",
+            });
+        };
+        let node = node_name(name)?;
+        let v = number(n, 0, u64::from(u32::MAX), "0 to 4294967295")?;
+        if let Some(first) = b.votes.iter().find(|x| x.value.0 == node) {
+            return Err(Problem::Duplicate {
+                first_line: first.line,
+            });
+        }
+        b.votes.push(Spanned {
+            value: (node, u32::try_from(v).unwrap_or(u32::MAX)),
+            line: c.line,
+        });
+        Ok(())
+    }),
+    d("expected_votes", T, Acted, |b, c, a| {
+        let v = number(
+            one(a, "a number of votes")?,
+            1,
+            u64::from(u32::MAX),
+            "1 or more",
+        )?;
+        once(
+            &mut b.expected_votes,
+            c,
+            u32::try_from(v).unwrap_or(u32::MAX),
+        )
+    }),
+    d("two_node", T, Acted, |b, c, a| {
+        let v = boolean(one(a, "a boolean")?)?;
+        once(&mut b.two_node, c, v)
+    }),
+    d("wait_for_all", T, Acted, |b, c, a| {
+        let v = boolean(one(a, "a boolean")?)?;
+        once(&mut b.wait_for_all, c, v)
+    }),
+    d("no_quorum_policy", T, Acted, |b, c, a| {
+        let s = one(a, "stop, freeze, ignore or suicide")?;
+        let v = s.parse::<NoQuorumPolicy>().map_err(|_| Problem::BadValue {
+            value: s.to_string(),
+            expected: "stop, freeze, ignore or suicide",
+        })?;
+        once(&mut b.no_quorum_policy, c, v)
+    }),
     // ── later capabilities: parsed and kept, with a notice ──
     d("auto_failback", T, L(CRM), |b, c, a| {
         let s = one(a, "on, off or legacy")?;

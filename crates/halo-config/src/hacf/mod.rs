@@ -43,6 +43,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use halo_membership::{NoQuorumPolicy, QuorumConfig, QuorumConfigError};
 use halo_types::{ClusterName, NodeName};
 
 use crate::error::{ConfigError, ConfigErrors, Problem};
@@ -465,12 +466,16 @@ pub struct HaCf {
     /// `realtime` (default on): lock memory and run the heartbeat path at real-time
     /// priority where permitted.
     pub realtime: bool,
+    /// `api_read_anyone` (halo's; default off): anyone who can reach halod's socket may
+    /// use the read-only requests (`halo status`, `watch`, `membership`, …); changes still
+    /// need root or the `haclient` group. Off, the socket is mode 0660 root:haclient.
+    pub api_read_anyone: bool,
     /// Directives kept for later capabilities.
     pub later: Later,
-    // ── Membership and quorum ────────────────────────────────────────────────────────────
-    // The membership issue adds its directives here (and to the table in directives.rs):
-    // `votes`, `two_node`, `expected_votes`, `no_quorum_policy`. Until then they are
-    // unknown directives.
+    /// Membership and quorum: `votes NODE N`, `expected_votes N`, `two_node on|off`,
+    /// `wait_for_all on|off`, `no_quorum_policy stop|freeze|ignore|suicide` (see
+    /// `halo_membership::quorum` for their exact meaning). Validated.
+    pub quorum: QuorumConfig,
 }
 
 impl HaCf {
@@ -774,6 +779,42 @@ fn finish(b: directives::Builder, file: &Path) -> Result<Parsed<HaCf>, ConfigErr
         debug: b.debug.map_or(0, |s| s.value),
     };
 
+    // ── membership and quorum ──
+    let quorum = QuorumConfig {
+        nodes: b.nodes.iter().map(|n| n.value.clone()).collect(),
+        votes: b.votes.iter().map(|v| v.value.clone()).collect(),
+        expected_votes: b.expected_votes.as_ref().map(|e| e.value),
+        two_node: b.two_node.as_ref().is_some_and(|t| t.value),
+        wait_for_all: b.wait_for_all.as_ref().map(|w| w.value),
+        no_quorum_policy: b
+            .no_quorum_policy
+            .as_ref()
+            .map_or_else(NoQuorumPolicy::default, |p| p.value),
+    };
+    if !b.nodes.is_empty()
+        && let Err(e) = quorum.validate()
+    {
+        // Name the line that can be fixed: the votes line of an unknown node, else the
+        // two_node or expected_votes line.
+        let (line, directive) = match &e {
+            QuorumConfigError::UnknownNode(n) => (
+                b.votes
+                    .iter()
+                    .find(|v| &v.value.0 == n)
+                    .map_or(0, |v| v.line),
+                "votes",
+            ),
+            QuorumConfigError::ZeroExpected => (
+                b.expected_votes.as_ref().map_or(0, |v| v.line),
+                "expected_votes",
+            ),
+            QuorumConfigError::TwoNodeNeedsTwo(_) => {
+                (b.two_node.as_ref().map_or(0, |v| v.line), "two_node")
+            }
+        };
+        errors.push(err(line, directive, Problem::Quorum(e)));
+    }
+
     if let Some(errors) = ConfigErrors::from_vec(errors) {
         return Err(errors);
     }
@@ -796,7 +837,9 @@ fn finish(b: directives::Builder, file: &Path) -> Result<Parsed<HaCf>, ConfigErr
             ping_groups: b.ping_groups,
             logging,
             realtime: b.realtime.is_none_or(|r| r.value),
+            api_read_anyone: b.api_read_anyone.is_some_and(|r| r.value),
             later: b.later,
+            quorum,
         },
         notices,
     })

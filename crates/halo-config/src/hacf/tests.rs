@@ -90,16 +90,58 @@ fn directive_names_are_exact_and_suggested() {
 }
 
 #[test]
-fn membership_directives_are_not_implemented_yet() {
-    for d in [
-        "votes 1",
-        "two_node yes",
-        "expected_votes 3",
-        "no_quorum_policy stop",
-    ] {
-        let e = error(&format!("{d}\n"));
-        assert!(e.contains("unknown directive"), "{e}");
-    }
+fn quorum_directives_fill_the_quorum_config() {
+    let h = ok(
+        "node a b c\nbcast eth0\nvotes a 2\nexpected_votes 4\nwait_for_all on\nno_quorum_policy freeze\n",
+    )
+    .value;
+    let q = &h.quorum;
+    assert_eq!(q.nodes.len(), 3);
+    assert_eq!(q.votes_of(&NodeName::new("a").unwrap()), 2);
+    assert_eq!(q.votes_of(&NodeName::new("b").unwrap()), 1);
+    assert_eq!(q.expected_votes, Some(4));
+    assert_eq!(q.wait_for_all, Some(true));
+    assert!(!q.two_node);
+    assert_eq!(q.no_quorum_policy.as_str(), "freeze");
+    let d = ok(BASE).value;
+    assert_eq!(d.quorum.no_quorum_policy.as_str(), "stop");
+    assert_eq!(d.quorum.expected_votes, None);
+}
+
+#[test]
+fn api_read_anyone_is_off_unless_set() {
+    assert!(!with("").value.api_read_anyone);
+    assert!(with("api_read_anyone on\n").value.api_read_anyone);
+    assert_eq!(
+        error("api_read_anyone maybe\n"),
+        "/etc/ha.d/ha.cf:3: api_read_anyone: \"maybe\" is not a boolean (on/off, yes/no, true/false, y/n, 1/0)"
+    );
+}
+
+#[test]
+fn quorum_errors_name_the_line_to_fix() {
+    assert_eq!(
+        error("votes zed 2\n"),
+        "/etc/ha.d/ha.cf:3: votes: votes given for zed, which no `node` line lists"
+    );
+    assert!(with("two_node on\n").value.quorum.two_node);
+    let e = error("two_node on\nexpected_votes 3\n");
+    assert!(
+        e.starts_with("/etc/ha.d/ha.cf:3: two_node: two_node needs a cluster of exactly two"),
+        "{e}"
+    );
+    assert_eq!(
+        error("expected_votes 0\n"),
+        "/etc/ha.d/ha.cf:3: expected_votes: 0 is out of range (1 or more)"
+    );
+    assert_eq!(
+        error("no_quorum_policy maybe\n"),
+        "/etc/ha.d/ha.cf:3: no_quorum_policy: \"maybe\" is not stop, freeze, ignore or suicide"
+    );
+    assert_eq!(
+        error("votes a 1\nvotes a 2\n"),
+        "/etc/ha.d/ha.cf:4: votes: already set on line 3; give it once"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod init;
 pub mod lrm;
+pub mod membership;
 pub mod message;
 pub mod sim;
 pub mod status;
