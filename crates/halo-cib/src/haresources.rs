@@ -4,7 +4,7 @@
 //!   haresources line            CIB
 //!   ─────────────────           ───────────────────────────────────────────
 //!   node1 10.0.0.5 httpd   ──▶  <group id="group_IPaddr_10_0_0_5">
-//!                                 <primitive IPaddr ip=10.0.0.5/> <primitive lsb:httpd/>
+//!                                 <primitive ocf:halo:IPaddr ip=10.0.0.5/> <primitive lsb:httpd/>
 //!                               <rsc_location rsc=group node=node1 score=100/>
 //!   ha.cf auto_failback    ──▶  rsc_defaults resource-stickiness
 //! ```
@@ -22,16 +22,23 @@
 //!   preference wins); `off` means groups stay where they are until a failure,
 //!   so stickiness is INFINITY.
 //! * **Resource scripts**: `IPaddr`/`IPaddr2` (and bare dotted addresses, which
-//!   heartbeat treats as `IPaddr::addr`) become `ocf:heartbeat:IPaddr`/`IPaddr2`
-//!   with `ip`, `cidr_netmask`, `nic` and `broadcast` parsed from
-//!   `ip[/cidr[/nic[/bcast]]]`; `Filesystem::dev::dir[::fstype[::options]]`
+//!   heartbeat treats as `IPaddr::addr`) become halo's built-in `ocf:halo:IPaddr`
+//!   (netlink and gratuitous ARP in-process, no script to fork: the address moves
+//!   in about a millisecond) with `ip`, `cidr_netmask`, `nic` and `broadcast` parsed
+//!   from `ip[/cidr[/nic[/bcast]]]`; like heartbeat's findif, it finds the interface
+//!   and netmask from the routing table when they are not given. (A CIB can still
+//!   name `ocf:heartbeat:IPaddr2` explicitly.) `Filesystem::dev::dir[::fstype[::options]]`
 //!   becomes `ocf:heartbeat:Filesystem`. Any other script with arguments becomes a
 //!   `heartbeat`-class resource whose arguments are the parameters `1`, `2`, …
 //!   (how Pacemaker passes them to heartbeat-style scripts); a script without
 //!   arguments becomes `lsb:<script>` if the caller says it is an init script, else
 //!   `heartbeat:<script>` (heartbeat looked in `resource.d` first).
-//! * **Cluster options** mirror heartbeat v1: no fencing (`fencing-enabled=false`)
-//!   and `no-quorum-policy=ignore` (heartbeat had no quorum in haresources mode).
+//! * **Cluster options**: no fencing (`fencing-enabled=false`, as heartbeat v1;
+//!   until halo's fencing lands) and `no-quorum-policy=stop`. heartbeat v1 had no
+//!   quorum in haresources mode, which is how both halves of a split ended up serving
+//!   the same address; halo stops the resources of a partition without quorum (the
+//!   issue's safety rule) — `ha.cf`'s `no_quorum_policy` can say otherwise, and the
+//!   resource manager writes it over this default.
 //!   No recurring monitors are defined: heartbeat v1 did not monitor resources.
 //!
 //! The input types are deliberately small: [`HaResource::parse_token`] turns one
@@ -171,7 +178,7 @@ pub fn import(
             "cib-bootstrap-options",
             vec![
                 NvPair::new("opt-fencing-enabled", "fencing-enabled", "false"),
-                NvPair::new("opt-no-quorum-policy", "no-quorum-policy", "ignore"),
+                NvPair::new("opt-no-quorum-policy", "no-quorum-policy", "stop"),
             ],
         )],
         rsc_defaults: Some(vec![NvSet::new(
@@ -305,7 +312,7 @@ fn primitive_for(
                 }
                 None => {}
             }
-            let mut p = Primitive::new(&id, "ocf", Some("heartbeat"), &r.script);
+            let mut p = Primitive::new(&id, "ocf", Some("halo"), "IPaddr");
             p.instance = params(&id, &pairs);
             p
         }
@@ -408,7 +415,16 @@ mod tests {
             panic!("group expected")
         };
         assert_eq!(g.members.len(), 3);
-        assert_eq!(g.members[0].agent, "IPaddr");
+        assert_eq!(
+            (
+                g.members[0].class.as_str(),
+                g.members[0].provider.as_deref(),
+                g.members[0].agent.as_str()
+            ),
+            ("ocf", Some("halo"), "IPaddr")
+        );
+        assert_eq!(g.members[0].instance[0].get("ip"), Some("10.0.0.5"));
+        assert_eq!(g.members[0].instance[0].get("cidr_netmask"), Some("24"));
         assert_eq!(g.members[0].instance[0].get("nic"), Some("eth0"));
         assert_eq!(g.members[1].instance[0].get("fstype"), Some("ext4"));
         assert_eq!(g.members[2].class, "lsb");
@@ -427,6 +443,59 @@ mod tests {
         // The result is a valid CIB.
         let back = Cib::from_xml(&cib.to_xml()).expect("valid CIB");
         assert_eq!(back, cib);
+    }
+
+    #[test]
+    fn a_partition_without_quorum_stops_and_fencing_is_off() {
+        let nodes = vec!["node1".to_string(), "node2".to_string()];
+        let cib = import(&groups(), &nodes, AutoFailback::On, &|_| false).expect("import");
+        let opts = &cib.configuration.crm_config[0];
+        assert_eq!(opts.get("no-quorum-policy"), Some("stop"));
+        assert_eq!(opts.get("fencing-enabled"), Some("false"));
+    }
+
+    #[test]
+    fn ip_shorthand_fields_become_the_agents_parameters() {
+        let nodes = vec!["node1".to_string()];
+        let g = |tok: &str| HaGroup {
+            node: "node1".into(),
+            resources: vec![HaResource::parse_token(tok)],
+        };
+        let cib = import(
+            &[
+                g("IPaddr2::10.0.0.7/24/eth1/10.0.0.255"),
+                g("10.0.0.8/16/10.0.255.255"),
+                g("10.0.0.9"),
+            ],
+            &nodes,
+            AutoFailback::On,
+            &|_| false,
+        )
+        .expect("import");
+        let p = |i: usize| match &cib.configuration.resources[i] {
+            Resource::Group(g) => g.members[0].clone(),
+            other => panic!("group expected: {other:?}"),
+        };
+        let get = |i: usize, k: &str| {
+            p(i).instance
+                .first()
+                .and_then(|s| s.get(k).map(String::from))
+        };
+        assert_eq!(
+            (
+                p(0).class.as_str(),
+                p(0).provider.as_deref(),
+                p(0).agent.as_str()
+            ),
+            ("ocf", Some("halo"), "IPaddr")
+        );
+        assert_eq!(get(0, "nic").as_deref(), Some("eth1"));
+        assert_eq!(get(0, "broadcast").as_deref(), Some("10.0.0.255"));
+        assert_eq!(get(1, "nic"), None);
+        assert_eq!(get(1, "broadcast").as_deref(), Some("10.0.255.255"));
+        assert_eq!(get(2, "ip").as_deref(), Some("10.0.0.9"));
+        assert_eq!(get(2, "cidr_netmask"), None);
+        assert_eq!(p(2).agent, "IPaddr");
     }
 
     #[test]

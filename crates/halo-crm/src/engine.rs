@@ -66,8 +66,6 @@ struct Lease {
     heard: bool,
     /// Lost: local resources stopped, starts refused.
     lost: bool,
-    /// The membership installed when it was lost.
-    lost_in: u64,
     /// Stops still to do, one chain per top-level resource (members right to left).
     chains: Vec<VecDeque<String>>,
 }
@@ -426,7 +424,7 @@ impl Crm {
                 dc: dc.clone(),
             });
         }
-        if self.lease.lost && self.lease.heard && m.quorate && m.id > self.lease.lost_in {
+        if self.lease.lost && self.lease.heard && self.in_quorate_membership() {
             self.regain_lease();
         }
         let Some(dc) = self.dc.clone() else { return };
@@ -1033,6 +1031,13 @@ impl Crm {
         }) {
             Ok(imported) => {
                 let mut cfg = imported.configuration;
+                if let Some(policy) = &h.no_quorum_policy {
+                    for p in cfg.crm_config.iter_mut().flat_map(|s| s.pairs.iter_mut()) {
+                        if p.name.as_deref() == Some("no-quorum-policy") {
+                            p.value = Some(policy.clone());
+                        }
+                    }
+                }
                 cfg.crm_config.push(NvSet::new(
                     "halo-haresources",
                     vec![NvPair::new(
@@ -2077,23 +2082,26 @@ impl Crm {
         self.lease.heard = heard;
         if !heard && !self.lease.lost {
             self.lose_lease();
-        } else if heard && self.lease.lost {
-            if self.quorate() && self.mid() > self.lease.lost_in {
-                self.regain_lease();
-            } else {
-                // Heard again, but the installed membership predates the loss: only a
-                // new membership (agreed with the others) proves that nobody recovered
-                // this node's resources meanwhile.
-                self.out.push(Output::MembershipWanted);
-            }
+        } else if heard && self.lease.lost && self.in_quorate_membership() {
+            // Heard again while still a member of a quorate membership: the silence was
+            // shorter than deadtime, so nobody declared this node dead and nobody
+            // recovered its resources. The stops made meanwhile are ordinary status
+            // updates that reach the DC, which plans again. (Had the silence been
+            // longer, this node would have installed a membership without the others,
+            // which is not quorate, and waits for a quorate one that includes it.)
+            self.regain_lease();
         }
+    }
+
+    /// Whether this node is a member of the installed membership and it is quorate.
+    fn in_quorate_membership(&self) -> bool {
+        self.quorate() && self.is_member(&self.cfg.node)
     }
 
     /// Stops every local resource at once: top-level resources in parallel, the members
     /// of a group right to left.
     fn lose_lease(&mut self) {
         self.lease.lost = true;
-        self.lease.lost_in = self.mid();
         let mut active: BTreeSet<String> = self
             .local
             .values()

@@ -73,7 +73,11 @@ pub struct Haresources {
     /// Argument-less scripts that are init scripts (found in `/etc/init.d` but not in
     /// `resource.d`): they become `lsb:` resources.
     pub init_scripts: BTreeSet<String>,
-    /// A digest of the file: every node must have the identical file.
+    /// `no_quorum_policy` from `ha.cf`, written into the imported configuration
+    /// (`None`: the importer's default, `stop`).
+    pub no_quorum_policy: Option<String>,
+    /// A digest of the file and of the `ha.cf` settings imported with it: every node
+    /// must have the identical file and settings.
     pub digest: String,
 }
 
@@ -175,11 +179,6 @@ pub enum Output {
     },
     /// Something worth logging and showing in `halo watch`.
     Event(Event),
-    /// Ask the membership layer for a new membership round even though nobody joined
-    /// or left: this node lost its resource lease (it stopped hearing a quorum for a
-    /// moment, shorter than deadtime) and may start resources again only in a
-    /// membership agreed after the loss.
-    MembershipWanted,
 }
 
 /// A request to the local resource manager.

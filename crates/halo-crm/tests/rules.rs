@@ -103,7 +103,6 @@ fn kinds(outs: &[Output]) -> Vec<&'static str> {
             Output::RunPolicy { .. } => "policy",
             Output::ClientReply { .. } => "reply",
             Output::Event(_) => "event",
-            Output::MembershipWanted => "membership",
         })
         .filter(|k| *k != "event")
         .collect()
@@ -715,8 +714,8 @@ fn stops(outs: &[Output]) -> Vec<(String, Option<u64>)> {
         .collect()
 }
 
-#[test]
-fn losing_the_lease_stops_everything_groups_right_to_left() {
+/// Member `b` of membership 1 (DC `a`) with the group CIB, running `running`.
+fn b_running(running: &[&str]) -> Crm {
     let mut b = Crm::new(Config::new(n("b"), nodes()));
     b.handle(
         T0,
@@ -725,9 +724,15 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
         },
     );
     b.handle(t(1), membership(1, &["a", "b", "c"], true));
-    for r in ["ip", "fs", "httpd", "db"] {
+    for r in running {
         b.handle(t(2), Input::Lrm(Box::new(started(r))));
     }
+    b
+}
+
+#[test]
+fn losing_the_lease_stops_everything_groups_right_to_left() {
+    let mut b = b_running(&["ip", "fs", "httpd", "db"]);
     let outs = b.handle(
         t(10),
         Input::Lease {
@@ -782,11 +787,40 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
     };
     assert_eq!(outcome.op_status, halo_crm::EXEC_NOT_CONNECTED);
     assert!(history.is_empty());
-    // Heard again in the same membership: a new membership is needed first.
+    // Heard again while still a member of the quorate membership (the silence was
+    // shorter than deadtime): it resumes and tells the DC, which plans again.
     let outs = b.handle(t(60), Input::Lease { quorum_heard: true });
-    assert!(outs.iter().any(|o| matches!(o, Output::MembershipWanted)));
+    assert!(!b.lease_lost());
+    assert!(
+        sent(&outs)
+            .iter()
+            .any(|(to, _, m)| *to == Target::Node(n("a"))
+                && matches!(m, Message::LeaseRegained { mid: 1 })),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_lease_lost_beyond_deadtime_waits_for_a_quorate_membership_with_this_node() {
+    let mut b = b_running(&["ip"]);
+    b.handle(
+        t(10),
+        Input::Lease {
+            quorum_heard: false,
+        },
+    );
     assert!(b.lease_lost());
-    b.handle(t(70), membership(2, &["a", "b", "c"], true));
+    // The others were declared dead here too: a membership of this node alone.
+    b.handle(t(20), membership(2, &["b"], false));
+    // Heard again, but the installed membership has no quorum: the others may have
+    // recovered this node's resources meanwhile, so starts stay refused.
+    let outs = b.handle(t(30), Input::Lease { quorum_heard: true });
+    assert!(b.lease_lost(), "{outs:?}");
+    // A quorate membership without this node does not help either.
+    b.handle(t(40), membership(3, &["a", "c"], true));
+    assert!(b.lease_lost());
+    // Only a quorate membership that includes it ends the loss.
+    b.handle(t(50), membership(4, &["a", "b", "c"], true));
     assert!(!b.lease_lost());
 }
 

@@ -140,8 +140,6 @@ enum Ev {
         inc: u64,
     },
     Recompute,
-    /// A membership round even if nothing changed (asked by an engine).
-    Reform(NodeName),
 }
 
 struct Queued {
@@ -586,9 +584,8 @@ impl Sim {
         2 * self.component(node).len() > self.size()
     }
 
-    /// Installs new memberships where the live components differ from what is installed
-    /// (or where `force` asks for one).
-    fn recompute(&mut self, force: Option<&NodeName>) {
+    /// Installs new memberships where the live components differ from what is installed.
+    fn recompute(&mut self) {
         let names: Vec<NodeName> = self.nodes.keys().cloned().collect();
         let mut done: BTreeSet<NodeName> = BTreeSet::new();
         for name in names {
@@ -597,14 +594,12 @@ impl Sim {
             }
             let comp = self.detected_component(&name);
             done.extend(comp.iter().cloned());
-            let forced = force.is_some_and(|f| comp.contains(f));
-            let same = !forced
-                && comp.iter().all(|x| {
-                    self.nodes[x]
-                        .installed
-                        .as_ref()
-                        .is_some_and(|m| m.members == comp)
-                });
+            let same = comp.iter().all(|x| {
+                self.nodes[x]
+                    .installed
+                    .as_ref()
+                    .is_some_and(|m| m.members == comp)
+            });
             if same {
                 continue;
             }
@@ -690,7 +685,9 @@ impl Sim {
                     Target::Node(x) => vec![x],
                 };
                 for d in dests {
-                    if !self.connected(node, &d) || !self.nodes.get(&d).is_some_and(|s| s.alive) {
+                    // Across a cut the messaging layer retransmits until the peer is
+                    // declared dead (see `Ev::Deliver`).
+                    if !self.nodes.get(&d).is_some_and(|s| s.alive) {
                         continue;
                     }
                     let lat = self.rng.ms(self.timing.latency.0, self.timing.latency.1);
@@ -742,12 +739,6 @@ impl Sim {
             Output::Event(e) => {
                 self.log.push(format!("{} {node}: {e}", self.now));
                 self.events.push((self.now, node.clone(), e));
-            }
-            Output::MembershipWanted => {
-                self.log
-                    .push(format!("{} {node}: wants a new membership", self.now));
-                let at = self.now + self.timing.settle;
-                self.push(at, Ev::Reform(node.clone()));
             }
         }
     }
@@ -948,10 +939,26 @@ impl Sim {
             } => {
                 let ok = self.nodes[&from].alive
                     && self.nodes[&to].alive
-                    && inc == (self.inc(&from), self.inc(&to))
-                    && self.connected(&from, &to);
-                if ok {
+                    && inc == (self.inc(&from), self.inc(&to));
+                let pair = (from.clone(), to.clone());
+                if ok && self.connected(&from, &to) {
                     self.feed(&to, Input::Message { from, bytes });
+                } else if ok && self.cut_at.get(&pair).is_some_and(|t| !self.noticed(*t)) {
+                    // Reliable messaging: a message across a cut that nobody has
+                    // noticed yet (the peer is not dead) is retransmitted, in order,
+                    // until the cut heals or the peer is declared dead.
+                    let at = (self.now + self.timing.keepalive)
+                        .max(self.last_delivery.get(&pair).copied().unwrap_or_default());
+                    self.last_delivery.insert(pair, at);
+                    self.push(
+                        at,
+                        Ev::Deliver {
+                            from,
+                            to,
+                            inc,
+                            bytes,
+                        },
+                    );
                 }
             }
             Ev::LrmDone {
@@ -1043,8 +1050,7 @@ impl Sim {
                     self.lease_check(&node);
                 }
             }
-            Ev::Recompute => self.recompute(None),
-            Ev::Reform(node) => self.recompute(Some(&node)),
+            Ev::Recompute => self.recompute(),
         }
         if self.check_invariant && self.violation.is_none() {
             self.check();
