@@ -121,6 +121,13 @@ pub enum Input {
         /// A quorum (this node included) is heard.
         quorum_heard: bool,
     },
+    /// The daemon is shutting down (SIGTERM): stop every local resource, refuse starts,
+    /// ask the DC to move this node's resources elsewhere, and answer with
+    /// [`Output::ShutdownReady`] once nothing runs here any more.
+    Shutdown {
+        /// Wall-clock time, seconds since the Unix epoch (the `shutdown` attribute).
+        epoch_secs: u64,
+    },
     /// Time passed ([`crate::Crm::next_deadline`]).
     Tick,
 }
@@ -179,6 +186,9 @@ pub enum Output {
     },
     /// Something worth logging and showing in `halo watch`.
     Event(Event),
+    /// After [`Input::Shutdown`]: every local resource is stopped; the daemon may
+    /// leave the cluster.
+    ShutdownReady,
 }
 
 /// A request to the local resource manager.
@@ -534,6 +544,11 @@ pub enum Event {
     },
     /// This node may run resources again.
     LeaseRegained,
+    /// This node is shutting down: it stops its resources.
+    ShuttingDown {
+        /// Resources being stopped.
+        stopping: Vec<String>,
+    },
     /// An operation was refused because the lease is lost.
     LeaseRefused {
         /// Operation key.
@@ -644,6 +659,15 @@ impl fmt::Display for Event {
                 }
             ),
             Event::LeaseRegained => f.write_str("lease regained: quorate membership"),
+            Event::ShuttingDown { stopping } => write!(
+                f,
+                "shutting down: stopping {}",
+                if stopping.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    stopping.join(" ")
+                }
+            ),
             Event::LeaseRefused { key } => {
                 write!(f, "refused {key}: lease lost (no quorum heard)")
             }

@@ -103,6 +103,7 @@ fn kinds(outs: &[Output]) -> Vec<&'static str> {
             Output::RunPolicy { .. } => "policy",
             Output::ClientReply { .. } => "reply",
             Output::Event(_) => "event",
+            Output::ShutdownReady => "ready",
         })
         .filter(|k| *k != "event")
         .collect()
@@ -714,6 +715,14 @@ fn stops(outs: &[Output]) -> Vec<(String, Option<u64>)> {
         .collect()
 }
 
+/// The result of a successful stop of `r`.
+fn stopped(r: &str) -> LrmResult {
+    let mut res = started(r);
+    res.outcome.action = "stop".into();
+    res.history.ops[0].operation = "stop".into();
+    res
+}
+
 /// Member `b` of membership 1 (DC `a`) with the group CIB, running `running`.
 fn b_running(running: &[&str]) -> Crm {
     let mut b = Crm::new(Config::new(n("b"), nodes()));
@@ -745,12 +754,7 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
         stops(&outs),
         [("httpd".to_string(), None), ("db".to_string(), None)]
     );
-    let mut done = |r: &str, at: u64| {
-        let mut res = started(r);
-        res.outcome.action = "stop".into();
-        res.history.ops[0].operation = "stop".into();
-        b.handle(t(at), Input::Lrm(Box::new(res)))
-    };
+    let mut done = |r: &str, at: u64| b.handle(t(at), Input::Lrm(Box::new(stopped(r))));
     assert_eq!(
         stops(&done("httpd", 20)),
         [("fs".to_string(), Some(90_000))]
@@ -796,6 +800,63 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
             .iter()
             .any(|(to, _, m)| *to == Target::Node(n("a"))
                 && matches!(m, Message::LeaseRegained { mid: 1 })),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_shutdown_stops_everything_asks_the_dc_to_move_away_then_is_ready() {
+    let mut b = b_running(&["ip", "fs", "httpd"]);
+    let outs = b.handle(t(10), Input::Shutdown { epoch_secs: 1234 });
+    assert!(b.shutting_down());
+    assert_eq!(stops(&outs), [("httpd".to_string(), None)]);
+    assert!(
+        sent(&outs)
+            .iter()
+            .any(|(to, _, m)| *to == Target::Node(n("a"))
+                && *m
+                    == Message::ShuttingDown {
+                        mid: 1,
+                        epoch_secs: 1234
+                    }),
+        "{outs:?}"
+    );
+    assert!(!kinds(&outs).contains(&"ready"));
+    let mut done = |r: &str, at: u64| b.handle(t(at), Input::Lrm(Box::new(stopped(r))));
+    assert_eq!(
+        stops(&done("httpd", 20)),
+        [("fs".to_string(), Some(90_000))]
+    );
+    assert_eq!(stops(&done("fs", 30)), [("ip".to_string(), None)]);
+    let outs = done("ip", 40);
+    assert!(kinds(&outs).contains(&"ready"), "{outs:?}");
+    // Hearing a quorum again changes nothing: it is leaving.
+    b.handle(t(50), Input::Lease { quorum_heard: true });
+    assert!(b.shutting_down());
+}
+
+#[test]
+fn the_dc_marks_a_node_that_shuts_down_and_plans_again() {
+    let (mut a, _) = dc_joined(true);
+    let outs = a.handle(
+        t(10),
+        msg(
+            "b",
+            Message::ShuttingDown {
+                mid: 1,
+                epoch_secs: 1234,
+            },
+        ),
+    );
+    let attr = status::node_state(a.cib(), "b")
+        .map(status::attr_map)
+        .and_then(|m| m.get("shutdown").cloned());
+    assert_eq!(attr.as_deref(), Some("1234"));
+    // Every member learns it (and the policy run in flight is followed by another).
+    assert!(
+        sent(&outs).iter().any(|(to, _, m)| *to == Target::All
+            && matches!(m, Message::StatusUpdate { node, attrs, .. }
+                if node == "b" && attrs == &[("shutdown".to_string(), Some("1234".to_string()))])),
         "{outs:?}"
     );
 }

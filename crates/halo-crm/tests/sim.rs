@@ -134,6 +134,34 @@ fn node_death_recovers_its_resources_elsewhere() {
 }
 
 #[test]
+fn a_clean_shutdown_hands_the_resources_over_before_leaving() {
+    let mut sim = running(21);
+    sim.shutdown("b");
+    sim.until(10 * S, "b left", |s| !s.nodes[&n("b")].alive);
+    // b stopped everything itself before it left (the invariant held throughout).
+    assert!(sim.nodes[&n("b")].lrm.running.is_empty());
+    sim.until(10 * S, "web runs elsewhere", |s| {
+        let ip = s.where_runs("ip");
+        ip.len() == 1 && ip != ["b"] && s.where_runs("httpd") == ip
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    assert_eq!(sim.where_runs("db"), ["c"]);
+}
+
+#[test]
+fn the_dc_shuts_down_cleanly_too() {
+    let mut sim = running(22);
+    sim.shutdown("a");
+    sim.until(10 * S, "a left", |s| !s.nodes[&n("a")].alive);
+    sim.until(10 * S, "b is DC and all runs", |s| {
+        s.dc_of("c").as_deref() == Some("b")
+            && s.where_runs("ip") == ["b"]
+            && s.where_runs("db") == ["c"]
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+}
+
+#[test]
 fn monitor_failure_restarts_locally_then_moves_after_migration_threshold() {
     let mut sim = running(4);
     sim.kill_resource("c", "db");

@@ -444,6 +444,25 @@ impl Sim {
         self.changed();
     }
 
+    /// SIGTERM for a node's daemon: it stops its resources, then leaves (peers see the
+    /// leave at once, as with heartbeat's leave packets).
+    pub fn shutdown(&mut self, name: &str) {
+        let node = n(name);
+        self.log.push(format!("{} shutdown {name}", self.now));
+        let epoch_secs = self.wall();
+        self.feed(&node, Input::Shutdown { epoch_secs });
+    }
+
+    /// The node's daemon exits after a clean shutdown.
+    fn leave(&mut self, node: &NodeName) {
+        let s = self.nodes.get_mut(node).unwrap();
+        s.alive = false;
+        // Leave packets: noticed at once, not after deadtime.
+        self.died_at.insert(node.clone(), Timestamp::ZERO);
+        self.log.push(format!("{} {node} left", self.now));
+        self.changed();
+    }
+
     /// Cuts the cluster into groups (nodes not named form a group of their own each).
     pub fn partition(&mut self, groups: &[&[&str]]) {
         let mut seen = BTreeSet::new();
@@ -740,6 +759,7 @@ impl Sim {
                 self.log.push(format!("{} {node}: {e}", self.now));
                 self.events.push((self.now, node.clone(), e));
             }
+            Output::ShutdownReady => self.leave(node),
         }
     }
 
