@@ -33,6 +33,12 @@
 //!   (how Pacemaker passes them to heartbeat-style scripts); a script without
 //!   arguments becomes `lsb:<script>` if the caller says it is an init script, else
 //!   `heartbeat:<script>` (heartbeat looked in `resource.d` first).
+//! * **Agents by name** (a halo extension): a script written as an agent,
+//!   `ocf:PROVIDER:TYPE`, `lsb:NAME`, `systemd:NAME`, `service:NAME` or
+//!   `heartbeat:NAME`, becomes that agent, with `name=value` arguments as its
+//!   parameters (`ocf:heartbeat:Dummy::state=/run/d.state`). heartbeat itself would
+//!   have looked for a script of that name, which cannot exist, so no heartbeat
+//!   configuration changes meaning; the resource id is the agent's type.
 //! * **Cluster options**: no fencing (`fencing-enabled=false`, as heartbeat v1;
 //!   until halo's fencing lands) and `no-quorum-policy=stop`. heartbeat v1 had no
 //!   quorum in haresources mode, which is how both halves of a split ended up serving
@@ -160,6 +166,16 @@ pub enum ImportError {
         /// The key.
         key: String,
     },
+    /// A resource names an agent (`class:provider:type`) in a way that cannot work.
+    #[error("haresources line {line}: '{token}': {reason}")]
+    BadAgent {
+        /// 1-based line (group) number.
+        line: usize,
+        /// The resource as written.
+        token: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Builds the CIB equivalent to a `haresources` cluster.
@@ -221,8 +237,8 @@ pub fn import(
         let members: Vec<Primitive> = g
             .resources
             .iter()
-            .map(|r| primitive_for(r, &mut used_ids, is_init_script))
-            .collect();
+            .map(|r| primitive_for(r, &mut used_ids, is_init_script, line))
+            .collect::<Result<_, _>>()?;
         let gid = unique_id(&format!("group_{}", members[0].id), &mut used_ids);
         cfg.constraints.push(Constraint::Location(Location {
             id: unique_id(&format!("location_{gid}"), &mut used_ids),
@@ -280,18 +296,71 @@ fn params(id: &str, pairs: &[(&str, &str)]) -> Vec<NvSet> {
     )]
 }
 
+/// An agent's class, provider and type.
+type AgentName<'a> = (&'a str, Option<&'a str>, &'a str);
+
+/// An agent written by name (`None`: an ordinary script name).
+fn agent_by_name(script: &str) -> Option<Result<AgentName<'_>, String>> {
+    if !script.contains(':') {
+        return None;
+    }
+    let parts: Vec<&str> = script.split(':').collect();
+    Some(match parts.as_slice() {
+        ["ocf", p, t] if !p.is_empty() && !t.is_empty() => Ok(("ocf", Some(*p), *t)),
+        ["ocf", ..] => Err("OCF agents are written ocf:PROVIDER:TYPE".into()),
+        [c @ ("lsb" | "systemd" | "service" | "heartbeat"), t] if !t.is_empty() => {
+            Ok((*c, None, *t))
+        }
+        [c @ ("lsb" | "systemd" | "service" | "heartbeat"), ..] => {
+            Err(format!("{c} agents are written {c}:NAME"))
+        }
+        [c, ..] => Err(format!(
+            "unknown agent class '{c}' (ocf, lsb, systemd, service or heartbeat)"
+        )),
+        [] => Err("empty agent".into()),
+    })
+}
+
 fn primitive_for(
     r: &HaResource,
     used: &mut Vec<String>,
     is_init_script: &dyn Fn(&str) -> bool,
-) -> Primitive {
+    line: usize,
+) -> Result<Primitive, ImportError> {
+    if let Some(agent) = agent_by_name(&r.script) {
+        let bad = |reason: String| ImportError::BadAgent {
+            line,
+            token: std::iter::once(r.script.as_str())
+                .chain(r.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("::"),
+            reason,
+        };
+        let (class, provider, kind) = agent.map_err(bad)?;
+        let mut pairs = Vec::new();
+        for a in &r.args {
+            match a.split_once('=') {
+                Some((n, v)) if !n.is_empty() => pairs.push((n, v)),
+                _ => {
+                    return Err(bad(format!(
+                        "the arguments of an agent are its parameters, written name=value \
+                         ('{a}' is not)"
+                    )));
+                }
+            }
+        }
+        let id = unique_id(&sanitize(kind), used);
+        let mut p = Primitive::new(&id, class, provider, kind);
+        p.instance = params(&id, &pairs);
+        return Ok(p);
+    }
     let base = if r.args.is_empty() {
         sanitize(&r.script)
     } else {
         sanitize(&format!("{}_{}", r.script, r.args.join("_")))
     };
     let id = unique_id(&base, used);
-    match (r.script.as_str(), r.args.as_slice()) {
+    Ok(match (r.script.as_str(), r.args.as_slice()) {
         ("IPaddr" | "IPaddr2", [spec, ..]) => {
             let mut f = spec.split('/');
             let ip = f.next().unwrap_or("");
@@ -340,7 +409,7 @@ fn primitive_for(
             p.instance = params(&id, &pairs);
             p
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -496,6 +565,54 @@ mod tests {
         assert_eq!(get(2, "ip").as_deref(), Some("10.0.0.9"));
         assert_eq!(get(2, "cidr_netmask"), None);
         assert_eq!(p(2).agent, "IPaddr");
+    }
+
+    #[test]
+    fn agents_written_by_name_become_those_agents_with_their_parameters() {
+        let nodes = vec!["node1".to_string()];
+        let line = |tokens: &[&str]| HaGroup {
+            node: "node1".into(),
+            resources: tokens.iter().map(|t| HaResource::parse_token(t)).collect(),
+        };
+        let cib = import(
+            &[line(&[
+                "10.0.0.9",
+                "ocf:heartbeat:Dummy::state=/run/d.state",
+                "lsb:nginx",
+            ])],
+            &nodes,
+            AutoFailback::On,
+            &|_| false,
+        )
+        .expect("import");
+        let Resource::Group(g) = &cib.configuration.resources[0] else {
+            panic!("group expected")
+        };
+        let d = &g.members[1];
+        assert_eq!(
+            (
+                d.id.as_str(),
+                d.class.as_str(),
+                d.provider.as_deref(),
+                d.agent.as_str()
+            ),
+            ("Dummy", "ocf", Some("heartbeat"), "Dummy")
+        );
+        assert_eq!(d.instance[0].get("state"), Some("/run/d.state"));
+        assert_eq!(
+            (g.members[2].class.as_str(), g.members[2].agent.as_str()),
+            ("lsb", "nginx")
+        );
+        for (tok, why) in [
+            ("ocf:Dummy", "ocf:PROVIDER:TYPE"),
+            ("nfs:x", "unknown agent class"),
+            ("ocf:heartbeat:Dummy::fast", "name=value"),
+        ] {
+            let e = import(&[line(&[tok])], &nodes, AutoFailback::On, &|_| false)
+                .expect_err(tok)
+                .to_string();
+            assert!(e.contains(why) && e.contains("line 1"), "{tok}: {e}");
+        }
     }
 
     #[test]

@@ -54,7 +54,8 @@ enum Command {
     Links(cmd::status::Args),
     /// Show the recent memberships this node installed, and why each changed.
     Membership(cmd::membership::Args),
-    /// Stream node, link and membership events as they happen.
+    /// Stream node, link, membership and resource events (transitions, actions,
+    /// failures) as they happen.
     Watch(cmd::watch::Args),
     /// Send a message to one node or to all members.
     Send(cmd::message::SendArgs),
@@ -66,6 +67,18 @@ enum Command {
     Agent(cmd::agent::Args),
     /// Show the local resource manager's operation history.
     Lrm(cmd::lrm::Args),
+    /// List resources; start, stop, move, unmove, clean up or restart one.
+    Resource(cmd::resource::Args),
+    /// Put a node in standby, online again, or in maintenance.
+    Node(cmd::node::Args),
+    /// Show, edit or load the cluster's configuration (CIB XML or haresources).
+    Configure(cmd::configure::Args),
+    /// heartbeat's hb_standby: move groups away from this node (all, local or foreign).
+    #[command(alias = "hb_standby")]
+    Standby(cmd::failover::Args),
+    /// heartbeat's hb_takeover: bring groups to this node (all, local or foreign).
+    #[command(alias = "hb_takeover")]
+    Takeover(cmd::failover::Args),
 }
 
 /// Restores the default action of SIGPIPE, so that `halo status | head` ends quietly
@@ -95,6 +108,11 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::sim::run(&global, a),
         Command::Agent(a) => cmd::agent::run(&global, a),
         Command::Lrm(a) => cmd::lrm::run(&global, a),
+        Command::Resource(a) => cmd::resource::run(&global, a),
+        Command::Node(a) => cmd::node::run(&global, a),
+        Command::Configure(a) => cmd::configure::run(&global, a),
+        Command::Standby(a) => cmd::failover::standby(&global, a),
+        Command::Takeover(a) => cmd::failover::takeover(&global, a),
     };
     match result {
         Ok(code) => code,
