@@ -19,8 +19,11 @@
 //!   (100), so the group runs there when it can and elsewhere when it cannot.
 //! * **Stickiness from `auto_failback`**: `on` and `legacy` mean the preferred node
 //!   takes its groups back when it returns, so stickiness is 0 (the location
-//!   preference wins); `off` means groups stay where they are until a failure,
-//!   so stickiness is INFINITY.
+//!   preference wins); `off` means groups stay where they are until a failure, so
+//!   stickiness is [`NO_FAILBACK_STICKINESS`] per member: far above the location
+//!   preference, yet below INFINITY, so that an administrator's move (`halo resource
+//!   move`, `hb_takeover`: an INFINITY preference) still wins. With INFINITY
+//!   stickiness the two INFINITY scores would tie and nothing would move.
 //! * **Resource scripts**: `IPaddr`/`IPaddr2` (and bare dotted addresses, which
 //!   heartbeat treats as `IPaddr::addr`) become halo's built-in `ocf:halo:IPaddr`
 //!   (netlink and gratuitous ARP in-process, no script to fork: the address moves
@@ -58,6 +61,9 @@ use crate::model::{
 
 /// Score of the location preference for a line's node.
 pub const PREFERRED_NODE_SCORE: i32 = 100;
+
+/// `resource-stickiness` for `auto_failback off` (see the module doc).
+pub const NO_FAILBACK_STICKINESS: &str = "1000";
 
 /// heartbeat's `auto_failback` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +210,7 @@ pub fn import(
                 "resource-stickiness",
                 match auto_failback {
                     AutoFailback::On | AutoFailback::Legacy => "0",
-                    AutoFailback::Off => "INFINITY",
+                    AutoFailback::Off => NO_FAILBACK_STICKINESS,
                 },
             )],
         )]),
@@ -508,7 +514,7 @@ mod tests {
         assert_eq!(l.node.as_deref(), Some("node1"));
         assert_eq!(l.score, Some(Score(PREFERRED_NODE_SCORE)));
         let sticky = cfg.rsc_defaults.as_ref().expect("defaults")[0].get("resource-stickiness");
-        assert_eq!(sticky, Some("INFINITY"));
+        assert_eq!(sticky, Some(NO_FAILBACK_STICKINESS));
         // The result is a valid CIB.
         let back = Cib::from_xml(&cib.to_xml()).expect("valid CIB");
         assert_eq!(back, cib);

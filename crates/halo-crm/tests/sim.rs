@@ -596,6 +596,18 @@ fn auto_failback_off_leaves_the_group_where_it_runs() {
     });
     sim.run_for(5 * S);
     assert_eq!(sim.where_runs("httpd"), host);
+    // hb_takeover on b still brings its group home: an administrator's move outweighs
+    // the stickiness that keeps groups where they are.
+    let id = sim.client(
+        "b",
+        ClientRequest::Takeover {
+            scope: Scope::Local,
+        },
+    );
+    sim.until(10 * S, "b's group back on b", |s| {
+        s.where_runs("httpd") == ["b"] && s.reply("b", id).is_some()
+    });
+    assert!(matches!(sim.reply("b", id), Some(Ok(_))));
 }
 
 #[test]

@@ -267,7 +267,8 @@ fn crm_settings(
     let haresources = match (&config.haresources, crm_on) {
         (Some(_), true) => {
             warnings.push(format!(
-                "{} is ignored: `crm`/`pacemaker` is on in ha.cf, so the CIB is the                  configuration (load it with `halo configure load`)",
+                "{} is ignored: `crm`/`pacemaker` is on in ha.cf, so the CIB is the \
+                 configuration (load it with `halo configure load`)",
                 args.config_dir.join("haresources").display()
             ));
             None
@@ -295,15 +296,21 @@ fn crm_settings(
         (None, _) => None,
     };
     warnings.push(
-        "fencing is not implemented yet (fencing-enabled=false): a node that stops          responding is assumed down; its resource lease stops its resources before the          others recover them, assuming clocks run at the same rate and stops finish          within 2 x keepalive"
+        "fencing is not implemented yet (fencing-enabled=false): a node that stops \
+         responding is assumed down; its resource lease stops its resources before the \
+         others recover them, assuming clocks run at the same rate and stops finish \
+         within 2 x keepalive"
             .to_string(),
     );
     if nodes.len() == 2 {
         warnings.push(if h.quorum.two_node {
-            "two-node cluster with two_node on and no fencing: if the two nodes lose              sight of each other, both keep quorum and both run the resources (split              brain). This is a documented risk until fencing lands: use redundant links"
+            "two-node cluster with two_node on and no fencing: if the two nodes lose \
+             sight of each other, both keep quorum and both run the resources (split \
+             brain). This is a documented risk until fencing lands: use redundant links"
                 .to_string()
         } else {
-            "two-node cluster without two_node: if the two nodes lose sight of each other,              neither has quorum and both stop their resources (no-quorum-policy)"
+            "two-node cluster without two_node: if the two nodes lose sight of each other, \
+             neither has quorum and both stop their resources (no-quorum-policy)"
                 .to_string()
         });
     }

@@ -844,6 +844,11 @@ impl Node {
             .send(Event::Membership(Self::api_membership(&m)));
         self.lease_quorum.install(m.members.iter().map(|x| &x.name));
         self.tell_crm(ToCrm::Membership(m.clone()));
+        // The lease is otherwise re-evaluated with each heartbeat: do it now, so the CRM
+        // never holds a new membership with a stale "quorum not heard" (at start-up,
+        // before the first peers were heard, it refused starts until the next check).
+        let now = self.now();
+        self.check_lease(now);
         self.history.push_back(m.clone());
         while self.history.len() > MEMBERSHIP_HISTORY {
             self.history.pop_front();

@@ -462,3 +462,189 @@ fn lab_crm_haresources_group_fails_over_when_its_node_dies() {
         lab.stop(&p, Duration::from_secs(30)).ok();
     }
 }
+
+const GROUP_ID: &str = "group_IPaddr_10_213_0_100_24_eth0";
+
+/// `halo ARGS…` on `host`: (exit code, stdout, stderr).
+fn halo(lab: &Lab, host: &str, args: &[&str]) -> (i32, String, String) {
+    let halo = halo_binary();
+    let mut argv: Vec<&std::ffi::OsStr> = vec![halo.as_os_str()];
+    argv.extend(args.iter().map(std::ffi::OsStr::new));
+    let out = lab.output(host, &argv).unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `halo ARGS…` that must succeed; its stdout.
+fn halo_ok(lab: &Lab, host: &str, args: &[&str]) -> String {
+    let (code, out, err) = halo(lab, host, args);
+    assert_eq!(code, 0, "halo {args:?} on {host}: {out}{err}");
+    out
+}
+
+/// Waits until every node sees the group (both members) started on `node`.
+fn wait_group_on(lab: &Lab, node: &str) {
+    for n in NODES {
+        wait_for(&format!("{n}: the group on {node}"), || {
+            let s = status(lab, n)?;
+            (placed_on(&s, VIP_ID).as_deref() == Some(node)
+                && placed_on(&s, DUMMY_ID).as_deref() == Some(node)
+                && s.crm.as_ref()?.synced)
+                .then_some(())
+        });
+    }
+    assert_eq!(vip_holders(lab, &NODES), BTreeSet::from([node.to_string()]));
+    assert_eq!(
+        dummy_holders(lab, &NODES),
+        BTreeSet::from([node.to_string()])
+    );
+}
+
+#[test]
+fn lab_crm_administration_commands_move_stop_standby_takeover_and_refuse_with_reasons() {
+    let lab = Lab::create(&LabSpec::new().hosts(3)).unwrap();
+    configure(&lab, &random_key());
+    let halod = Halod::new(HALOD).env("RUST_LOG", "info");
+    let procs: Vec<Proc> = NODES
+        .iter()
+        .map(|n| lab.start_halod(n, &halod).unwrap())
+        .collect();
+    wait_group_on(&lab, "node1");
+    // The DC (node1) announces transitions and records every result.
+    let watch = lab
+        .spawn_args(
+            "node1",
+            &[halo_binary().to_str().unwrap(), "watch", "--json"],
+        )
+        .unwrap();
+
+    // Move and unmove (asked on another node than the DC: forwarded to it).
+    let out = halo_ok(&lab, "node2", &["resource", "move", GROUP_ID, "node3"]);
+    assert!(out.contains("move") && out.contains("node3"), "{out}");
+    wait_group_on(&lab, "node3");
+    halo_ok(&lab, "node2", &["resource", "unmove", GROUP_ID]);
+    // auto_failback off: the group stays where it is.
+    std::thread::sleep(Duration::from_secs(1));
+    wait_group_on(&lab, "node3");
+
+    // hb_standby on node3 sends its groups away; hb_takeover on node1 brings them.
+    halo_ok(&lab, "node3", &["hb_standby"]);
+    wait_for("the group left node3", || {
+        let s = status(&lab, "node1")?;
+        let on = placed_on(&s, DUMMY_ID)?;
+        (on != "node3" && placed_on(&s, VIP_ID)? == on).then_some(())
+    });
+    halo_ok(&lab, "node1", &["takeover", "all"]);
+    wait_group_on(&lab, "node1");
+    // Takeover and standby are constraints until unmoved.
+    let xml = halo_ok(&lab, "node3", &["configure", "show"]);
+    assert!(xml.contains(&format!("cli-prefer-{GROUP_ID}")), "{xml}");
+    halo_ok(&lab, "node3", &["resource", "unmove", GROUP_ID]);
+
+    // Node standby and online: the group leaves node1 and, sticky, stays away.
+    halo_ok(&lab, "node2", &["node", "standby", "node1"]);
+    let home = wait_for("the group left node1", || {
+        let s = status(&lab, "node2")?;
+        let on = placed_on(&s, DUMMY_ID)?;
+        (on != "node1" && placed_on(&s, VIP_ID)? == on).then_some(on)
+    });
+    wait_group_on(&lab, &home);
+    halo_ok(&lab, "node2", &["node", "online", "node1"]);
+    std::thread::sleep(Duration::from_secs(1));
+    wait_group_on(&lab, &home);
+    let v = halo_status_json(&lab, "node2");
+    assert_eq!(json_placement(&v, DUMMY_ID).unwrap().3, home, "{v:#}");
+
+    // Stop and start one member; the status shows it disabled meanwhile.
+    halo_ok(&lab, "node1", &["resource", "stop", DUMMY_ID]);
+    wait_for("Dummy stopped everywhere", || {
+        let s = status(&lab, "node1")?;
+        let stopped = s
+            .resources
+            .iter()
+            .any(|r| r.id == DUMMY_ID && r.role == "Stopped");
+        (stopped && dummy_holders(&lab, &NODES).is_empty()).then_some(())
+    });
+    let text = halo_ok(&lab, "node3", &["status"]);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(DUMMY_ID) && l.contains("Stopped (disabled)")),
+        "{text}"
+    );
+    halo_ok(&lab, "node1", &["resource", "start", DUMMY_ID]);
+    wait_group_on(&lab, &home);
+
+    // Cleanup: the service vanished behind the cluster's back; a cleanup re-probes it
+    // and the cluster starts it again.
+    let state = lab
+        .host(&home)
+        .unwrap()
+        .path("/run/resource-agents/Dummy-Dummy.state")
+        .unwrap();
+    std::fs::remove_file(&state).unwrap();
+    halo_ok(&lab, "node2", &["resource", "cleanup", DUMMY_ID]);
+    wait_for("Dummy started again after the cleanup", || {
+        state.exists().then_some(())
+    });
+
+    // Refusals: the reason on stderr, exit status 1, nothing committed.
+    let before = halo_ok(&lab, "node1", &["configure", "show", "--json"]);
+    let (code, _, err) = halo(&lab, "node1", &["resource", "move", "nosuch", "node2"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no resource 'nosuch'"), "{err}");
+    let (code, _, err) = halo(&lab, "node2", &["resource", "move", GROUP_ID, "node9"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("node9"), "{err}");
+    let bad = lab
+        .host("node1")
+        .unwrap()
+        .path("/etc/ha.d/remote.xml")
+        .unwrap();
+    std::fs::write(
+        &bad,
+        r#"<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0">
+  <configuration><crm_config/><nodes/>
+    <resources><primitive id="r1" class="ocf" provider="pacemaker" type="remote"/></resources>
+    <constraints/></configuration></cib>"#,
+    )
+    .unwrap();
+    let (code, _, err) = halo(
+        &lab,
+        "node1",
+        &["configure", "load", "/etc/ha.d/remote.xml"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("refuses") && err.contains("remote"), "{err}");
+    let after = halo_ok(&lab, "node1", &["configure", "show", "--json"]);
+    let version =
+        |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["version"].clone();
+    let epoch = |v: serde_json::Value| v.as_str().unwrap().split('.').nth(1).unwrap().to_string();
+    assert_eq!(epoch(version(&before)), epoch(version(&after)));
+    let xml = halo_ok(&lab, "node3", &["configure", "show"]);
+    assert!(xml.contains(&format!(r#"<group id="{GROUP_ID}""#)), "{xml}");
+
+    // The LRM history through the daemon, and the events `halo watch` streamed.
+    let hist = halo_ok(&lab, &home, &["lrm", "history", "--json"]);
+    let hist: serde_json::Value = serde_json::from_str(&hist).unwrap();
+    assert!(
+        hist.as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["resource"]["id"] == DUMMY_ID),
+        "{hist:#}"
+    );
+    lab.stop(&watch, Duration::from_secs(2)).ok();
+    let events = watch.log_text();
+    for kind in ["transition_started", "transition_complete", "action", "crm"] {
+        assert!(
+            events.contains(&format!("\"event\":\"{kind}\"")),
+            "no {kind} event in:\n{events}"
+        );
+    }
+    for p in procs {
+        lab.stop(&p, Duration::from_secs(30)).ok();
+    }
+}
