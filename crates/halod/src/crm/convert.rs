@@ -260,6 +260,53 @@ mod tests {
         assert_eq!(e.last_rc_change.as_deref(), Some("1700000000"));
     }
 
+    /// The policy engine of a one-node cluster where `ip` has `history` on node n1.
+    fn plan_with(history: LrmResource) -> Vec<String> {
+        let mut cib = halo_cib::Cib::from_xml(
+            r#"<cib admin_epoch="0" epoch="1" num_updates="0" have-quorum="true" dc-uuid="n1">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="fencing-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="n1" uname="n1"/></nodes>
+    <resources><primitive id="ip" class="ocf" provider="halo" type="IPaddr">
+      <instance_attributes id="ia"><nvpair id="ia1" name="ip" value="10.0.0.1"/></instance_attributes>
+    </primitive></resources>
+    <constraints/>
+  </configuration>
+  <status><node_state id="n1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"/></status>
+</cib>"#,
+        )
+        .unwrap();
+        let ns = halo_crm::status::node_state_mut(&mut cib, "n1");
+        halo_crm::status::put_lrm_resource(ns, history);
+        let t = halo_policy::schedule(&cib, halo_types::Timestamp::from_millis(1_700_000_100_000))
+            .unwrap();
+        halo_policy::format_summary(&t.summary)
+    }
+
+    #[test]
+    fn the_policy_engine_reads_a_restarts_probe_as_not_running_not_as_a_failure() {
+        let stopped = history(vec![record("monitor", 0, 7, 7, None)]);
+        let plan = plan_with(lrm_resource(&stopped, "n1"));
+        assert!(
+            plan.iter().any(|l| l.contains("Start") && l.contains("ip")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|l| l.contains("Recover")), "{plan:?}");
+        // Found running: nothing to do.
+        let mut running = record("monitor", 0, 0, 7, None);
+        running.state = ResourceState::Running;
+        // The digest the LRM records for the configured parameters.
+        running.op_digest = halo_lrm::digest::op_digest(
+            &[("ip".to_string(), "10.0.0.1".to_string())].into(),
+            0,
+            20_000,
+        );
+        let plan = plan_with(lrm_resource(&history(vec![running]), "n1"));
+        assert!(!plan.iter().any(|l| l.contains("ip")), "{plan:?}");
+    }
+
     #[test]
     fn a_requested_operation_keeps_its_key() {
         let h = history(vec![record("start", 0, 0, 0, Some("3:7:0:n2-5"))]);

@@ -36,6 +36,7 @@
 
 mod admin;
 mod convert;
+mod disk;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -287,56 +288,36 @@ impl Shell {
     /// Reads and verifies `STATE/cib.xml`; a damaged file is moved aside, never loaded.
     async fn load_cib(&self) -> Option<Box<halo_cib::Cib>> {
         let path = self.cib_path.clone();
-        let read = tokio::task::spawn_blocking(move || std::fs::read(&path)).await;
-        let bytes = match read {
-            Ok(Ok(b)) => b,
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        let shown = path.display().to_string();
+        let loaded = tokio::task::spawn_blocking(move || disk::load(&path, epoch_secs()))
+            .await
+            .unwrap_or_else(|e| disk::Loaded::Unreadable(e.to_string()));
+        match loaded {
+            disk::Loaded::Cib(cib) => {
+                tracing::info!("loaded CIB {} from {shown}", cib.version);
+                Some(cib)
+            }
+            disk::Loaded::Missing => {
                 tracing::info!(
-                    "no CIB in {}: this node takes the cluster's copy when it joins",
-                    self.cib_path.display()
+                    "no CIB in {shown}: this node takes the cluster's copy when it joins"
                 );
-                return None;
+                None
             }
-            Ok(Err(e)) => {
+            disk::Loaded::Unreadable(e) => {
+                tracing::error!("cannot read {shown}: {e}; starting without a CIB");
+                None
+            }
+            disk::Loaded::Damaged { error, aside } => {
                 tracing::error!(
-                    "cannot read {}: {e}; starting without a CIB",
-                    self.cib_path.display()
-                );
-                return None;
-            }
-            Err(e) => {
-                tracing::error!("cannot read the CIB: {e}");
-                return None;
-            }
-        };
-        match halo_crm::persist::decode(&bytes) {
-            Ok(cib) => {
-                tracing::info!(
-                    "loaded CIB {} from {}",
-                    cib.version,
-                    self.cib_path.display()
-                );
-                Some(Box::new(cib))
-            }
-            Err(e) => {
-                let aside = self
-                    .cib_path
-                    .with_file_name(format!("cib.xml.damaged-{}", epoch_secs()));
-                let moved = std::fs::rename(&self.cib_path, &aside);
-                tracing::error!(
-                    "{} is damaged and is NOT loaded: {e}; {}; this node starts without a \
-                     CIB and takes the cluster's copy when it joins",
-                    self.cib_path.display(),
-                    match moved {
-                        Ok(()) => format!("moved aside to {}", aside.display()),
+                    "{shown} is damaged and is NOT loaded: {error}; {}; this node starts \
+                     without a CIB and takes the cluster's copy when it joins",
+                    match aside {
+                        Ok(p) => format!("moved aside to {}", p.display()),
                         Err(m) => format!("could not move it aside: {m}"),
                     }
                 );
                 let _ = self.events.send(Event::Crm {
-                    text: format!(
-                        "{} is damaged and was not loaded: {e}",
-                        self.cib_path.display()
-                    ),
+                    text: format!("{shown} is damaged and was not loaded: {error}"),
                     problem: true,
                 });
                 None
@@ -449,11 +430,7 @@ impl Shell {
                 Output::PersistCib(bytes) => {
                     // A later copy in the same batch, with nothing sent in between,
                     // replaces this one.
-                    let superseded = outputs[i + 1..]
-                        .iter()
-                        .take_while(|o| matches!(o, Output::Event(_) | Output::PersistCib(_)))
-                        .any(|o| matches!(o, Output::PersistCib(_)));
-                    if !superseded && !self.persist(bytes.clone()).await {
+                    if !disk::superseded(&outputs, i) && !self.persist(bytes.clone()).await {
                         persist_failed = true;
                     }
                 }
