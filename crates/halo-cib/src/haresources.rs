@@ -4,7 +4,7 @@
 //!   haresources line            CIB
 //!   ─────────────────           ───────────────────────────────────────────
 //!   node1 10.0.0.5 httpd   ──▶  <group id="group_IPaddr_10_0_0_5">
-//!                                 <primitive IPaddr ip=10.0.0.5/> <primitive lsb:httpd/>
+//!                                 <primitive ocf:halo:IPaddr ip=10.0.0.5/> <primitive lsb:httpd/>
 //!                               <rsc_location rsc=group node=node1 score=100/>
 //!   ha.cf auto_failback    ──▶  rsc_defaults resource-stickiness
 //! ```
@@ -19,19 +19,35 @@
 //!   (100), so the group runs there when it can and elsewhere when it cannot.
 //! * **Stickiness from `auto_failback`**: `on` and `legacy` mean the preferred node
 //!   takes its groups back when it returns, so stickiness is 0 (the location
-//!   preference wins); `off` means groups stay where they are until a failure,
-//!   so stickiness is INFINITY.
+//!   preference wins); `off` means groups stay where they are until a failure, so
+//!   stickiness is [`NO_FAILBACK_STICKINESS`] per member: far above the location
+//!   preference, yet below INFINITY, so that an administrator's move (`halo resource
+//!   move`, `hb_takeover`: an INFINITY preference) still wins. With INFINITY
+//!   stickiness the two INFINITY scores would tie and nothing would move.
 //! * **Resource scripts**: `IPaddr`/`IPaddr2` (and bare dotted addresses, which
-//!   heartbeat treats as `IPaddr::addr`) become `ocf:heartbeat:IPaddr`/`IPaddr2`
-//!   with `ip`, `cidr_netmask`, `nic` and `broadcast` parsed from
-//!   `ip[/cidr[/nic[/bcast]]]`; `Filesystem::dev::dir[::fstype[::options]]`
+//!   heartbeat treats as `IPaddr::addr`) become halo's built-in `ocf:halo:IPaddr`
+//!   (netlink and gratuitous ARP in-process, no script to fork: the address moves
+//!   in about a millisecond) with `ip`, `cidr_netmask`, `nic` and `broadcast` parsed
+//!   from `ip[/cidr[/nic[/bcast]]]`; like heartbeat's findif, it finds the interface
+//!   and netmask from the routing table when they are not given. (A CIB can still
+//!   name `ocf:heartbeat:IPaddr2` explicitly.) `Filesystem::dev::dir[::fstype[::options]]`
 //!   becomes `ocf:heartbeat:Filesystem`. Any other script with arguments becomes a
 //!   `heartbeat`-class resource whose arguments are the parameters `1`, `2`, …
 //!   (how Pacemaker passes them to heartbeat-style scripts); a script without
 //!   arguments becomes `lsb:<script>` if the caller says it is an init script, else
 //!   `heartbeat:<script>` (heartbeat looked in `resource.d` first).
-//! * **Cluster options** mirror heartbeat v1: no fencing (`fencing-enabled=false`)
-//!   and `no-quorum-policy=ignore` (heartbeat had no quorum in haresources mode).
+//! * **Agents by name** (a halo extension): a script written as an agent,
+//!   `ocf:PROVIDER:TYPE`, `lsb:NAME`, `systemd:NAME`, `service:NAME` or
+//!   `heartbeat:NAME`, becomes that agent, with `name=value` arguments as its
+//!   parameters (`ocf:heartbeat:Dummy::state=/run/d.state`). heartbeat itself would
+//!   have looked for a script of that name, which cannot exist, so no heartbeat
+//!   configuration changes meaning; the resource id is the agent's type.
+//! * **Cluster options**: no fencing (`fencing-enabled=false`, as heartbeat v1;
+//!   until halo's fencing lands) and `no-quorum-policy=stop`. heartbeat v1 had no
+//!   quorum in haresources mode, which is how both halves of a split ended up serving
+//!   the same address; halo stops the resources of a partition without quorum (the
+//!   issue's safety rule) — `ha.cf`'s `no_quorum_policy` can say otherwise, and the
+//!   resource manager writes it over this default.
 //!   No recurring monitors are defined: heartbeat v1 did not monitor resources.
 //!
 //! The input types are deliberately small: [`HaResource::parse_token`] turns one
@@ -45,6 +61,9 @@ use crate::model::{
 
 /// Score of the location preference for a line's node.
 pub const PREFERRED_NODE_SCORE: i32 = 100;
+
+/// `resource-stickiness` for `auto_failback off` (see the module doc).
+pub const NO_FAILBACK_STICKINESS: &str = "1000";
 
 /// heartbeat's `auto_failback` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +172,16 @@ pub enum ImportError {
         /// The key.
         key: String,
     },
+    /// A resource names an agent (`class:provider:type`) in a way that cannot work.
+    #[error("haresources line {line}: '{token}': {reason}")]
+    BadAgent {
+        /// 1-based line (group) number.
+        line: usize,
+        /// The resource as written.
+        token: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Builds the CIB equivalent to a `haresources` cluster.
@@ -171,7 +200,7 @@ pub fn import(
             "cib-bootstrap-options",
             vec![
                 NvPair::new("opt-fencing-enabled", "fencing-enabled", "false"),
-                NvPair::new("opt-no-quorum-policy", "no-quorum-policy", "ignore"),
+                NvPair::new("opt-no-quorum-policy", "no-quorum-policy", "stop"),
             ],
         )],
         rsc_defaults: Some(vec![NvSet::new(
@@ -181,7 +210,7 @@ pub fn import(
                 "resource-stickiness",
                 match auto_failback {
                     AutoFailback::On | AutoFailback::Legacy => "0",
-                    AutoFailback::Off => "INFINITY",
+                    AutoFailback::Off => NO_FAILBACK_STICKINESS,
                 },
             )],
         )]),
@@ -214,8 +243,8 @@ pub fn import(
         let members: Vec<Primitive> = g
             .resources
             .iter()
-            .map(|r| primitive_for(r, &mut used_ids, is_init_script))
-            .collect();
+            .map(|r| primitive_for(r, &mut used_ids, is_init_script, line))
+            .collect::<Result<_, _>>()?;
         let gid = unique_id(&format!("group_{}", members[0].id), &mut used_ids);
         cfg.constraints.push(Constraint::Location(Location {
             id: unique_id(&format!("location_{gid}"), &mut used_ids),
@@ -273,18 +302,71 @@ fn params(id: &str, pairs: &[(&str, &str)]) -> Vec<NvSet> {
     )]
 }
 
+/// An agent's class, provider and type.
+type AgentName<'a> = (&'a str, Option<&'a str>, &'a str);
+
+/// An agent written by name (`None`: an ordinary script name).
+fn agent_by_name(script: &str) -> Option<Result<AgentName<'_>, String>> {
+    if !script.contains(':') {
+        return None;
+    }
+    let parts: Vec<&str> = script.split(':').collect();
+    Some(match parts.as_slice() {
+        ["ocf", p, t] if !p.is_empty() && !t.is_empty() => Ok(("ocf", Some(*p), *t)),
+        ["ocf", ..] => Err("OCF agents are written ocf:PROVIDER:TYPE".into()),
+        [c @ ("lsb" | "systemd" | "service" | "heartbeat"), t] if !t.is_empty() => {
+            Ok((*c, None, *t))
+        }
+        [c @ ("lsb" | "systemd" | "service" | "heartbeat"), ..] => {
+            Err(format!("{c} agents are written {c}:NAME"))
+        }
+        [c, ..] => Err(format!(
+            "unknown agent class '{c}' (ocf, lsb, systemd, service or heartbeat)"
+        )),
+        [] => Err("empty agent".into()),
+    })
+}
+
 fn primitive_for(
     r: &HaResource,
     used: &mut Vec<String>,
     is_init_script: &dyn Fn(&str) -> bool,
-) -> Primitive {
+    line: usize,
+) -> Result<Primitive, ImportError> {
+    if let Some(agent) = agent_by_name(&r.script) {
+        let bad = |reason: String| ImportError::BadAgent {
+            line,
+            token: std::iter::once(r.script.as_str())
+                .chain(r.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("::"),
+            reason,
+        };
+        let (class, provider, kind) = agent.map_err(bad)?;
+        let mut pairs = Vec::new();
+        for a in &r.args {
+            match a.split_once('=') {
+                Some((n, v)) if !n.is_empty() => pairs.push((n, v)),
+                _ => {
+                    return Err(bad(format!(
+                        "the arguments of an agent are its parameters, written name=value \
+                         ('{a}' is not)"
+                    )));
+                }
+            }
+        }
+        let id = unique_id(&sanitize(kind), used);
+        let mut p = Primitive::new(&id, class, provider, kind);
+        p.instance = params(&id, &pairs);
+        return Ok(p);
+    }
     let base = if r.args.is_empty() {
         sanitize(&r.script)
     } else {
         sanitize(&format!("{}_{}", r.script, r.args.join("_")))
     };
     let id = unique_id(&base, used);
-    match (r.script.as_str(), r.args.as_slice()) {
+    Ok(match (r.script.as_str(), r.args.as_slice()) {
         ("IPaddr" | "IPaddr2", [spec, ..]) => {
             let mut f = spec.split('/');
             let ip = f.next().unwrap_or("");
@@ -305,7 +387,7 @@ fn primitive_for(
                 }
                 None => {}
             }
-            let mut p = Primitive::new(&id, "ocf", Some("heartbeat"), &r.script);
+            let mut p = Primitive::new(&id, "ocf", Some("halo"), "IPaddr");
             p.instance = params(&id, &pairs);
             p
         }
@@ -333,7 +415,7 @@ fn primitive_for(
             p.instance = params(&id, &pairs);
             p
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -408,7 +490,16 @@ mod tests {
             panic!("group expected")
         };
         assert_eq!(g.members.len(), 3);
-        assert_eq!(g.members[0].agent, "IPaddr");
+        assert_eq!(
+            (
+                g.members[0].class.as_str(),
+                g.members[0].provider.as_deref(),
+                g.members[0].agent.as_str()
+            ),
+            ("ocf", Some("halo"), "IPaddr")
+        );
+        assert_eq!(g.members[0].instance[0].get("ip"), Some("10.0.0.5"));
+        assert_eq!(g.members[0].instance[0].get("cidr_netmask"), Some("24"));
         assert_eq!(g.members[0].instance[0].get("nic"), Some("eth0"));
         assert_eq!(g.members[1].instance[0].get("fstype"), Some("ext4"));
         assert_eq!(g.members[2].class, "lsb");
@@ -423,10 +514,111 @@ mod tests {
         assert_eq!(l.node.as_deref(), Some("node1"));
         assert_eq!(l.score, Some(Score(PREFERRED_NODE_SCORE)));
         let sticky = cfg.rsc_defaults.as_ref().expect("defaults")[0].get("resource-stickiness");
-        assert_eq!(sticky, Some("INFINITY"));
+        assert_eq!(sticky, Some(NO_FAILBACK_STICKINESS));
         // The result is a valid CIB.
         let back = Cib::from_xml(&cib.to_xml()).expect("valid CIB");
         assert_eq!(back, cib);
+    }
+
+    #[test]
+    fn a_partition_without_quorum_stops_and_fencing_is_off() {
+        let nodes = vec!["node1".to_string(), "node2".to_string()];
+        let cib = import(&groups(), &nodes, AutoFailback::On, &|_| false).expect("import");
+        let opts = &cib.configuration.crm_config[0];
+        assert_eq!(opts.get("no-quorum-policy"), Some("stop"));
+        assert_eq!(opts.get("fencing-enabled"), Some("false"));
+    }
+
+    #[test]
+    fn ip_shorthand_fields_become_the_agents_parameters() {
+        let nodes = vec!["node1".to_string()];
+        let g = |tok: &str| HaGroup {
+            node: "node1".into(),
+            resources: vec![HaResource::parse_token(tok)],
+        };
+        let cib = import(
+            &[
+                g("IPaddr2::10.0.0.7/24/eth1/10.0.0.255"),
+                g("10.0.0.8/16/10.0.255.255"),
+                g("10.0.0.9"),
+            ],
+            &nodes,
+            AutoFailback::On,
+            &|_| false,
+        )
+        .expect("import");
+        let p = |i: usize| match &cib.configuration.resources[i] {
+            Resource::Group(g) => g.members[0].clone(),
+            other => panic!("group expected: {other:?}"),
+        };
+        let get = |i: usize, k: &str| {
+            p(i).instance
+                .first()
+                .and_then(|s| s.get(k).map(String::from))
+        };
+        assert_eq!(
+            (
+                p(0).class.as_str(),
+                p(0).provider.as_deref(),
+                p(0).agent.as_str()
+            ),
+            ("ocf", Some("halo"), "IPaddr")
+        );
+        assert_eq!(get(0, "nic").as_deref(), Some("eth1"));
+        assert_eq!(get(0, "broadcast").as_deref(), Some("10.0.0.255"));
+        assert_eq!(get(1, "nic"), None);
+        assert_eq!(get(1, "broadcast").as_deref(), Some("10.0.255.255"));
+        assert_eq!(get(2, "ip").as_deref(), Some("10.0.0.9"));
+        assert_eq!(get(2, "cidr_netmask"), None);
+        assert_eq!(p(2).agent, "IPaddr");
+    }
+
+    #[test]
+    fn agents_written_by_name_become_those_agents_with_their_parameters() {
+        let nodes = vec!["node1".to_string()];
+        let line = |tokens: &[&str]| HaGroup {
+            node: "node1".into(),
+            resources: tokens.iter().map(|t| HaResource::parse_token(t)).collect(),
+        };
+        let cib = import(
+            &[line(&[
+                "10.0.0.9",
+                "ocf:heartbeat:Dummy::state=/run/d.state",
+                "lsb:nginx",
+            ])],
+            &nodes,
+            AutoFailback::On,
+            &|_| false,
+        )
+        .expect("import");
+        let Resource::Group(g) = &cib.configuration.resources[0] else {
+            panic!("group expected")
+        };
+        let d = &g.members[1];
+        assert_eq!(
+            (
+                d.id.as_str(),
+                d.class.as_str(),
+                d.provider.as_deref(),
+                d.agent.as_str()
+            ),
+            ("Dummy", "ocf", Some("heartbeat"), "Dummy")
+        );
+        assert_eq!(d.instance[0].get("state"), Some("/run/d.state"));
+        assert_eq!(
+            (g.members[2].class.as_str(), g.members[2].agent.as_str()),
+            ("lsb", "nginx")
+        );
+        for (tok, why) in [
+            ("ocf:Dummy", "ocf:PROVIDER:TYPE"),
+            ("nfs:x", "unknown agent class"),
+            ("ocf:heartbeat:Dummy::fast", "name=value"),
+        ] {
+            let e = import(&[line(&[tok])], &nodes, AutoFailback::On, &|_| false)
+                .expect_err(tok)
+                .to_string();
+            assert!(e.contains(why) && e.contains("line 1"), "{tok}: {e}");
+        }
     }
 
     #[test]

@@ -66,10 +66,12 @@ struct Lease {
     heard: bool,
     /// Lost: local resources stopped, starts refused.
     lost: bool,
-    /// The membership installed when it was lost.
-    lost_in: u64,
     /// Stops still to do, one chain per top-level resource (members right to left).
     chains: Vec<VecDeque<String>>,
+    /// The daemon is shutting down: everything is stopped, starts are refused for good.
+    shutting_down: bool,
+    /// [`Output::ShutdownReady`] was sent.
+    shutdown_reported: bool,
 }
 
 /// Where a queued CIB update comes from.
@@ -278,6 +280,11 @@ impl Crm {
         self.lease.lost
     }
 
+    /// Whether the daemon is shutting down (resources being stopped, starts refused).
+    pub fn shutting_down(&self) -> bool {
+        self.lease.shutting_down
+    }
+
     /// Whether the DC has nothing to do: no join, update, policy run or transition.
     pub fn idle(&self) -> bool {
         match &self.dcs {
@@ -353,6 +360,7 @@ impl Crm {
             Input::PolicyDone { request, result } => self.on_policy(request, result),
             Input::Client { id, request } => self.on_client(id, request),
             Input::Lease { quorum_heard } => self.on_lease(quorum_heard),
+            Input::Shutdown { epoch_secs } => self.on_shutdown(epoch_secs),
             Input::Tick => self.on_tick(),
         }
         std::mem::take(&mut self.out)
@@ -426,7 +434,7 @@ impl Crm {
                 dc: dc.clone(),
             });
         }
-        if self.lease.lost && self.lease.heard && m.quorate && m.id > self.lease.lost_in {
+        if self.lease.lost && self.lease.heard && self.in_quorate_membership() {
             self.regain_lease();
         }
         let Some(dc) = self.dc.clone() else { return };
@@ -642,6 +650,9 @@ impl Crm {
                     }
                 };
                 self.dc_result(from, outcome, h);
+            }
+            Message::ShuttingDown { epoch_secs, .. } if am_dc => {
+                self.dc_shutdown_of(&from, epoch_secs);
             }
             Message::LeaseRegained { .. } if am_dc => {
                 if let Some(dc) = self.dcs.as_mut() {
@@ -1033,6 +1044,13 @@ impl Crm {
         }) {
             Ok(imported) => {
                 let mut cfg = imported.configuration;
+                if let Some(policy) = &h.no_quorum_policy {
+                    for p in cfg.crm_config.iter_mut().flat_map(|s| s.pairs.iter_mut()) {
+                        if p.name.as_deref() == Some("no-quorum-policy") {
+                            p.value = Some(policy.clone());
+                        }
+                    }
+                }
                 cfg.crm_config.push(NvSet::new(
                     "halo-haresources",
                     vec![NvPair::new(
@@ -2009,7 +2027,7 @@ impl Crm {
     // the local LRM
 
     fn exec_local(&mut self, op: LrmOp) {
-        if self.lease.lost && starts_something(&op.action) {
+        if self.refusing_starts() && starts_something(&op.action) {
             let key = op_key(&op.resource, &op.action, op.interval_ms);
             self.event(Event::LeaseRefused { key });
             let outcome = OpOutcome {
@@ -2022,7 +2040,14 @@ impl Crm {
                 expected_rc: op.expected_rc,
                 failed: false,
                 transition_key: Some(op.transition_key.clone()),
-                exit_reason: Some("resource lease lost".into()),
+                exit_reason: Some(
+                    if self.lease.shutting_down {
+                        "the node is shutting down"
+                    } else {
+                        "resource lease lost"
+                    }
+                    .into(),
+                ),
                 epoch_secs: 0,
             };
             return self.report(outcome, None);
@@ -2041,10 +2066,11 @@ impl Crm {
         } else {
             self.local.insert(history.id.clone(), history.clone());
         }
-        if self.lease.lost && outcome.action == "stop" {
+        if self.refusing_starts() && outcome.action == "stop" {
             self.next_lease_stop(&outcome.resource);
         }
         self.report(outcome, Some(history));
+        self.maybe_shutdown_ready();
     }
 
     /// Sends a local result to the DC (or records it, on the DC).
@@ -2077,23 +2103,102 @@ impl Crm {
         self.lease.heard = heard;
         if !heard && !self.lease.lost {
             self.lose_lease();
-        } else if heard && self.lease.lost {
-            if self.quorate() && self.mid() > self.lease.lost_in {
-                self.regain_lease();
-            } else {
-                // Heard again, but the installed membership predates the loss: only a
-                // new membership (agreed with the others) proves that nobody recovered
-                // this node's resources meanwhile.
-                self.out.push(Output::MembershipWanted);
-            }
+        } else if heard
+            && self.lease.lost
+            && !self.lease.shutting_down
+            && self.in_quorate_membership()
+        {
+            // Heard again while still a member of a quorate membership: the silence was
+            // shorter than deadtime, so nobody declared this node dead and nobody
+            // recovered its resources. The stops made meanwhile are ordinary status
+            // updates that reach the DC, which plans again. (Had the silence been
+            // longer, this node would have installed a membership without the others,
+            // which is not quorate, and waits for a quorate one that includes it.)
+            self.regain_lease();
         }
+    }
+
+    /// Whether this node is a member of the installed membership and it is quorate.
+    fn in_quorate_membership(&self) -> bool {
+        self.quorate() && self.is_member(&self.cfg.node)
     }
 
     /// Stops every local resource at once: top-level resources in parallel, the members
     /// of a group right to left.
     fn lose_lease(&mut self) {
         self.lease.lost = true;
-        self.lease.lost_in = self.mid();
+        let stopping = self.stop_everything_locally();
+        self.event(Event::LeaseLost { stopping });
+    }
+
+    /// Whether starts are refused: the lease is lost or the daemon is shutting down.
+    fn refusing_starts(&self) -> bool {
+        self.lease.lost || self.lease.shutting_down
+    }
+
+    /// The daemon is shutting down: stop everything here (as when the lease is lost),
+    /// refuse starts from now on, and ask the DC to move this node's resources away
+    /// (transient attribute `shutdown`, as Pacemaker's controller sets it).
+    fn on_shutdown(&mut self, epoch_secs: u64) {
+        if self.lease.shutting_down {
+            return;
+        }
+        self.lease.shutting_down = true;
+        let stopping = if self.lease.lost && !self.lease.chains.is_empty() {
+            Vec::new()
+        } else {
+            self.stop_everything_locally()
+        };
+        self.event(Event::ShuttingDown { stopping });
+        let me = self.cfg.node.clone();
+        let mid = self.mid();
+        if self.dcs.is_some() {
+            self.dc_shutdown_of(&me, epoch_secs);
+        } else if let Some(dc) = self.dc.clone() {
+            self.send(
+                Target::Node(dc),
+                Channel::Crm,
+                &Message::ShuttingDown { mid, epoch_secs },
+            );
+        }
+        self.maybe_shutdown_ready();
+    }
+
+    /// The DC records that `node` is shutting down, so the policy engine moves its
+    /// resources elsewhere.
+    fn dc_shutdown_of(&mut self, node: &NodeName, epoch_secs: u64) {
+        let value = epoch_secs.max(1).to_string();
+        let ns = status::node_state_mut(&mut self.cib, node.as_str());
+        status::set_transient(ns, "shutdown", Some(&value));
+        self.status_update(
+            node.as_str(),
+            Vec::new(),
+            Vec::new(),
+            vec![("shutdown".into(), Some(value))],
+        );
+        self.want_schedule(&format!("{node} is shutting down"));
+    }
+
+    /// Tells the daemon it may exit once a shutdown stopped everything.
+    fn maybe_shutdown_ready(&mut self) {
+        if !self.lease.shutting_down || self.lease.shutdown_reported {
+            return;
+        }
+        let busy = !self.lease.chains.is_empty()
+            || self
+                .in_flight
+                .values()
+                .any(|o| o.interval_ms == 0 && (o.action == "stop" || starts_something(&o.action)));
+        if busy {
+            return;
+        }
+        self.lease.shutdown_reported = true;
+        self.out.push(Output::ShutdownReady);
+    }
+
+    /// Stops every local resource at once (top-level resources in parallel, group
+    /// members right to left); returns what is being stopped.
+    fn stop_everything_locally(&mut self) -> Vec<String> {
         let mut active: BTreeSet<String> = self
             .local
             .values()
@@ -2147,9 +2252,6 @@ impl Crm {
                 v.into_iter().map(|(_, n)| n).collect()
             })
             .collect();
-        self.event(Event::LeaseLost {
-            stopping: active.into_iter().collect(),
-        });
         let heads: Vec<String> = self
             .lease
             .chains
@@ -2159,6 +2261,7 @@ impl Crm {
         for h in heads {
             self.lease_stop(&h);
         }
+        active.into_iter().collect()
     }
 
     fn lease_stop(&mut self, resource: &str) {
@@ -2221,6 +2324,9 @@ impl Crm {
 
     fn regain_lease(&mut self) {
         self.lease.lost = false;
+        if self.lease.shutting_down {
+            return;
+        }
         self.lease.chains.clear();
         self.event(Event::LeaseRegained);
         let mid = self.mid();

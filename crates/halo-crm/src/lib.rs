@@ -70,8 +70,13 @@
 //! # The resource lease
 //!
 //! A node that no longer hears a quorum of the cluster ([`Input::Lease`]) stops every
-//! resource it runs at once, without a DC, and refuses to start any until a new
-//! quorate membership includes it. `halod` reports the loss at `deadtime - 2 *
+//! resource it runs at once, without a DC, and refuses to start any until it hears a
+//! quorum again *and* is a member of a quorate membership. When the silence was
+//! shorter than deadtime the membership has not changed: nobody declared this node
+//! dead or recovered its resources, so it simply resumes, and the stops it made are
+//! ordinary status updates from which the DC plans again. When it was longer, this
+//! node installed a membership without the others (not quorate) and waits for a
+//! quorate one that includes it. `halod` reports the loss at `deadtime - 2 *
 //! keepalive` of silence, while the quorate side declares the node dead only after
 //! `deadtime` and then agrees a membership before it recovers anything: the isolated
 //! node has at least `2 * keepalive` plus the membership round to stop, assuming

@@ -20,6 +20,7 @@
 //!    │ ◀────────────────── ExecOp   │  transition actions for this node's LRM
 //!    │ OpResult ──────────────────▶ │  every result of this node's LRM
 //!    │ ◀──────────── StatusUpdate   │  the recorded result, to every member
+//!    │ ShuttingDown ──────────────▶ │  SIGTERM: `shutdown` attribute, move away
 //! ```
 
 use halo_cib::Version;
@@ -203,6 +204,14 @@ pub enum Message {
         /// Membership id.
         mid: u64,
     },
+    /// The sender is shutting down: the DC sets its `shutdown` attribute, so its
+    /// resources move elsewhere.
+    ShuttingDown {
+        /// Membership id.
+        mid: u64,
+        /// Seconds since the Unix epoch.
+        epoch_secs: u64,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -236,7 +245,8 @@ impl Message {
             | Message::CancelOp { mid, .. }
             | Message::Forget { mid, .. }
             | Message::OpResult { mid, .. }
-            | Message::LeaseRegained { mid } => Some(*mid),
+            | Message::LeaseRegained { mid }
+            | Message::ShuttingDown { mid, .. } => Some(*mid),
             Message::UpdateResult { .. } => None,
         }
     }

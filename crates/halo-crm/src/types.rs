@@ -73,7 +73,11 @@ pub struct Haresources {
     /// Argument-less scripts that are init scripts (found in `/etc/init.d` but not in
     /// `resource.d`): they become `lsb:` resources.
     pub init_scripts: BTreeSet<String>,
-    /// A digest of the file: every node must have the identical file.
+    /// `no_quorum_policy` from `ha.cf`, written into the imported configuration
+    /// (`None`: the importer's default, `stop`).
+    pub no_quorum_policy: Option<String>,
+    /// A digest of the file and of the `ha.cf` settings imported with it: every node
+    /// must have the identical file and settings.
     pub digest: String,
 }
 
@@ -116,6 +120,13 @@ pub enum Input {
     Lease {
         /// A quorum (this node included) is heard.
         quorum_heard: bool,
+    },
+    /// The daemon is shutting down (SIGTERM): stop every local resource, refuse starts,
+    /// ask the DC to move this node's resources elsewhere, and answer with
+    /// [`Output::ShutdownReady`] once nothing runs here any more.
+    Shutdown {
+        /// Wall-clock time, seconds since the Unix epoch (the `shutdown` attribute).
+        epoch_secs: u64,
     },
     /// Time passed ([`crate::Crm::next_deadline`]).
     Tick,
@@ -175,11 +186,9 @@ pub enum Output {
     },
     /// Something worth logging and showing in `halo watch`.
     Event(Event),
-    /// Ask the membership layer for a new membership round even though nobody joined
-    /// or left: this node lost its resource lease (it stopped hearing a quorum for a
-    /// moment, shorter than deadtime) and may start resources again only in a
-    /// membership agreed after the loss.
-    MembershipWanted,
+    /// After [`Input::Shutdown`]: every local resource is stopped; the daemon may
+    /// leave the cluster.
+    ShutdownReady,
 }
 
 /// A request to the local resource manager.
@@ -535,6 +544,11 @@ pub enum Event {
     },
     /// This node may run resources again.
     LeaseRegained,
+    /// This node is shutting down: it stops its resources.
+    ShuttingDown {
+        /// Resources being stopped.
+        stopping: Vec<String>,
+    },
     /// An operation was refused because the lease is lost.
     LeaseRefused {
         /// Operation key.
@@ -645,6 +659,15 @@ impl fmt::Display for Event {
                 }
             ),
             Event::LeaseRegained => f.write_str("lease regained: quorate membership"),
+            Event::ShuttingDown { stopping } => write!(
+                f,
+                "shutting down: stopping {}",
+                if stopping.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    stopping.join(" ")
+                }
+            ),
             Event::LeaseRefused { key } => {
                 write!(f, "refused {key}: lease lost (no quorum heard)")
             }

@@ -103,7 +103,7 @@ fn kinds(outs: &[Output]) -> Vec<&'static str> {
             Output::RunPolicy { .. } => "policy",
             Output::ClientReply { .. } => "reply",
             Output::Event(_) => "event",
-            Output::MembershipWanted => "membership",
+            Output::ShutdownReady => "ready",
         })
         .filter(|k| *k != "event")
         .collect()
@@ -715,8 +715,16 @@ fn stops(outs: &[Output]) -> Vec<(String, Option<u64>)> {
         .collect()
 }
 
-#[test]
-fn losing_the_lease_stops_everything_groups_right_to_left() {
+/// The result of a successful stop of `r`.
+fn stopped(r: &str) -> LrmResult {
+    let mut res = started(r);
+    res.outcome.action = "stop".into();
+    res.history.ops[0].operation = "stop".into();
+    res
+}
+
+/// Member `b` of membership 1 (DC `a`) with the group CIB, running `running`.
+fn b_running(running: &[&str]) -> Crm {
     let mut b = Crm::new(Config::new(n("b"), nodes()));
     b.handle(
         T0,
@@ -725,9 +733,15 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
         },
     );
     b.handle(t(1), membership(1, &["a", "b", "c"], true));
-    for r in ["ip", "fs", "httpd", "db"] {
+    for r in running {
         b.handle(t(2), Input::Lrm(Box::new(started(r))));
     }
+    b
+}
+
+#[test]
+fn losing_the_lease_stops_everything_groups_right_to_left() {
+    let mut b = b_running(&["ip", "fs", "httpd", "db"]);
     let outs = b.handle(
         t(10),
         Input::Lease {
@@ -740,12 +754,7 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
         stops(&outs),
         [("httpd".to_string(), None), ("db".to_string(), None)]
     );
-    let mut done = |r: &str, at: u64| {
-        let mut res = started(r);
-        res.outcome.action = "stop".into();
-        res.history.ops[0].operation = "stop".into();
-        b.handle(t(at), Input::Lrm(Box::new(res)))
-    };
+    let mut done = |r: &str, at: u64| b.handle(t(at), Input::Lrm(Box::new(stopped(r))));
     assert_eq!(
         stops(&done("httpd", 20)),
         [("fs".to_string(), Some(90_000))]
@@ -782,11 +791,97 @@ fn losing_the_lease_stops_everything_groups_right_to_left() {
     };
     assert_eq!(outcome.op_status, halo_crm::EXEC_NOT_CONNECTED);
     assert!(history.is_empty());
-    // Heard again in the same membership: a new membership is needed first.
+    // Heard again while still a member of the quorate membership (the silence was
+    // shorter than deadtime): it resumes and tells the DC, which plans again.
     let outs = b.handle(t(60), Input::Lease { quorum_heard: true });
-    assert!(outs.iter().any(|o| matches!(o, Output::MembershipWanted)));
+    assert!(!b.lease_lost());
+    assert!(
+        sent(&outs)
+            .iter()
+            .any(|(to, _, m)| *to == Target::Node(n("a"))
+                && matches!(m, Message::LeaseRegained { mid: 1 })),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_shutdown_stops_everything_asks_the_dc_to_move_away_then_is_ready() {
+    let mut b = b_running(&["ip", "fs", "httpd"]);
+    let outs = b.handle(t(10), Input::Shutdown { epoch_secs: 1234 });
+    assert!(b.shutting_down());
+    assert_eq!(stops(&outs), [("httpd".to_string(), None)]);
+    assert!(
+        sent(&outs)
+            .iter()
+            .any(|(to, _, m)| *to == Target::Node(n("a"))
+                && *m
+                    == Message::ShuttingDown {
+                        mid: 1,
+                        epoch_secs: 1234
+                    }),
+        "{outs:?}"
+    );
+    assert!(!kinds(&outs).contains(&"ready"));
+    let mut done = |r: &str, at: u64| b.handle(t(at), Input::Lrm(Box::new(stopped(r))));
+    assert_eq!(
+        stops(&done("httpd", 20)),
+        [("fs".to_string(), Some(90_000))]
+    );
+    assert_eq!(stops(&done("fs", 30)), [("ip".to_string(), None)]);
+    let outs = done("ip", 40);
+    assert!(kinds(&outs).contains(&"ready"), "{outs:?}");
+    // Hearing a quorum again changes nothing: it is leaving.
+    b.handle(t(50), Input::Lease { quorum_heard: true });
+    assert!(b.shutting_down());
+}
+
+#[test]
+fn the_dc_marks_a_node_that_shuts_down_and_plans_again() {
+    let (mut a, _) = dc_joined(true);
+    let outs = a.handle(
+        t(10),
+        msg(
+            "b",
+            Message::ShuttingDown {
+                mid: 1,
+                epoch_secs: 1234,
+            },
+        ),
+    );
+    let attr = status::node_state(a.cib(), "b")
+        .map(status::attr_map)
+        .and_then(|m| m.get("shutdown").cloned());
+    assert_eq!(attr.as_deref(), Some("1234"));
+    // Every member learns it (and the policy run in flight is followed by another).
+    assert!(
+        sent(&outs).iter().any(|(to, _, m)| *to == Target::All
+            && matches!(m, Message::StatusUpdate { node, attrs, .. }
+                if node == "b" && attrs == &[("shutdown".to_string(), Some("1234".to_string()))])),
+        "{outs:?}"
+    );
+}
+
+#[test]
+fn a_lease_lost_beyond_deadtime_waits_for_a_quorate_membership_with_this_node() {
+    let mut b = b_running(&["ip"]);
+    b.handle(
+        t(10),
+        Input::Lease {
+            quorum_heard: false,
+        },
+    );
     assert!(b.lease_lost());
-    b.handle(t(70), membership(2, &["a", "b", "c"], true));
+    // The others were declared dead here too: a membership of this node alone.
+    b.handle(t(20), membership(2, &["b"], false));
+    // Heard again, but the installed membership has no quorum: the others may have
+    // recovered this node's resources meanwhile, so starts stay refused.
+    let outs = b.handle(t(30), Input::Lease { quorum_heard: true });
+    assert!(b.lease_lost(), "{outs:?}");
+    // A quorate membership without this node does not help either.
+    b.handle(t(40), membership(3, &["a", "c"], true));
+    assert!(b.lease_lost());
+    // Only a quorate membership that includes it ends the loss.
+    b.handle(t(50), membership(4, &["a", "b", "c"], true));
     assert!(!b.lease_lost());
 }
 

@@ -134,6 +134,34 @@ fn node_death_recovers_its_resources_elsewhere() {
 }
 
 #[test]
+fn a_clean_shutdown_hands_the_resources_over_before_leaving() {
+    let mut sim = running(21);
+    sim.shutdown("b");
+    sim.until(10 * S, "b left", |s| !s.nodes[&n("b")].alive);
+    // b stopped everything itself before it left (the invariant held throughout).
+    assert!(sim.nodes[&n("b")].lrm.running.is_empty());
+    sim.until(10 * S, "web runs elsewhere", |s| {
+        let ip = s.where_runs("ip");
+        ip.len() == 1 && ip != ["b"] && s.where_runs("httpd") == ip
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+    assert_eq!(sim.where_runs("db"), ["c"]);
+}
+
+#[test]
+fn the_dc_shuts_down_cleanly_too() {
+    let mut sim = running(22);
+    sim.shutdown("a");
+    sim.until(10 * S, "a left", |s| !s.nodes[&n("a")].alive);
+    sim.until(10 * S, "b is DC and all runs", |s| {
+        s.dc_of("c").as_deref() == Some("b")
+            && s.where_runs("ip") == ["b"]
+            && s.where_runs("db") == ["c"]
+    });
+    sim.until(10 * S, "settled", Sim::settled);
+}
+
+#[test]
 fn monitor_failure_restarts_locally_then_moves_after_migration_threshold() {
     let mut sim = running(4);
     sim.kill_resource("c", "db");
@@ -416,8 +444,28 @@ fn haresources(auto_failback: AutoFailback, digest: &str) -> Haresources {
         ],
         auto_failback,
         init_scripts: ["httpd", "mysql"].iter().map(|s| s.to_string()).collect(),
+        no_quorum_policy: None,
         digest: digest.into(),
     }
+}
+
+#[test]
+fn ha_cf_no_quorum_policy_is_written_into_the_import() {
+    let mut sim = Sim::with(&["a", "b", "c"], 12, common::Timing::default(), |cfg| {
+        let mut h = haresources(AutoFailback::On, "d1");
+        h.no_quorum_policy = Some("freeze".into());
+        cfg.haresources = Some(h);
+    });
+    for x in ["a", "b", "c"] {
+        sim.start(x);
+    }
+    sim.until(10 * S, "imported", |s| {
+        !s.cib("c").configuration.resources.is_empty()
+    });
+    assert_eq!(
+        halo_crm::status::cluster_option(sim.cib("c"), "no-quorum-policy"),
+        Some("freeze")
+    );
 }
 
 fn heartbeat_cluster(seed: u64, auto_failback: AutoFailback) -> Sim {
@@ -440,6 +488,24 @@ fn heartbeat_cluster(seed: u64, auto_failback: AutoFailback) -> Sim {
 #[test]
 fn haresources_groups_start_left_to_right_and_stop_right_to_left() {
     let mut sim = heartbeat_cluster(11, AutoFailback::On);
+    // The shorthand is halo's built-in address agent; a partition without quorum stops.
+    let cib = sim.cib("a").clone();
+    assert_eq!(
+        halo_crm::status::cluster_option(&cib, "no-quorum-policy"),
+        Some("stop")
+    );
+    let agents: Vec<String> = sim
+        .cib("a")
+        .configuration
+        .resources
+        .iter()
+        .filter_map(|r| match r {
+            halo_cib::model::Resource::Group(g) => Some(g.members[0].clone()),
+            _ => None,
+        })
+        .map(|p| format!("{}:{}:{}", p.class, p.provider.unwrap_or_default(), p.agent))
+        .collect();
+    assert_eq!(agents, ["ocf:halo:IPaddr", "ocf:halo:IPaddr"]);
     let order = |sim: &Sim, node: &str, action: &str| -> Vec<String> {
         sim.nodes[&n(node)]
             .lrm
@@ -530,6 +596,18 @@ fn auto_failback_off_leaves_the_group_where_it_runs() {
     });
     sim.run_for(5 * S);
     assert_eq!(sim.where_runs("httpd"), host);
+    // hb_takeover on b still brings its group home: an administrator's move outweighs
+    // the stickiness that keeps groups where they are.
+    let id = sim.client(
+        "b",
+        ClientRequest::Takeover {
+            scope: Scope::Local,
+        },
+    );
+    sim.until(10 * S, "b's group back on b", |s| {
+        s.where_runs("httpd") == ["b"] && s.reply("b", id).is_some()
+    });
+    assert!(matches!(sim.reply("b", id), Some(Ok(_))));
 }
 
 #[test]
@@ -556,8 +634,10 @@ fn differing_haresources_files_import_nothing() {
 }
 
 #[test]
-fn a_short_cut_loses_the_lease_and_a_new_membership_gives_it_back() {
+fn a_short_cut_loses_the_lease_and_hearing_a_quorum_again_gives_it_back() {
     let mut sim = running(15);
+    let mid = |s: &Sim| s.nodes[&n("b")].crm.membership().map(|m| m.id);
+    let before = mid(&sim);
     // Longer than deadtime - 2*keepalive, shorter than deadtime: nobody declares b
     // dead, but b stops hearing a quorum long enough to release its resources.
     sim.partition(&[&["b"], &["a", "c"]]);
@@ -565,6 +645,9 @@ fn a_short_cut_loses_the_lease_and_a_new_membership_gives_it_back() {
     assert!(sim.nodes[&n("b")].crm.lease_lost());
     sim.heal();
     sim.until(10 * S, "lease back", |s| !s.nodes[&n("b")].crm.lease_lost());
+    // In the same membership: nobody else noticed the cut, nothing was recovered
+    // elsewhere, so b resumed without a new round.
+    assert_eq!(mid(&sim), before);
     sim.until(10 * S, "web runs again", |s| {
         let w = s.where_runs("ip");
         w.len() == 1 && s.where_runs("httpd") == w

@@ -8,7 +8,13 @@
 //!
 //! The framing is newline-delimited JSON: one request per connection, then one reply,
 //! then, for the streaming requests ([`Request::Watch`], [`Request::Listen`]), one
-//! [`Event`] per line until the client hangs up. JSON keeps the API usable from a shell
+//! [`Event`] per line until the client hangs up.
+//!
+//! Resource and CIB requests ([`Request::Change`], [`Request::Cib`],
+//! [`Request::LrmHistory`]) are answered by halod's cluster resource manager thread,
+//! the others by its core. A [`Request::Change`] is answered only once the change is
+//! decided: validated by the policy engine and committed on every member
+//! ([`Reply::Done`]), or refused with the reason ([`Reply::Error`]). JSON keeps the API usable from a shell
 //! (`socat - UNIX-CONNECT:/run/halo/halod.sock`) and its shape is documented by these
 //! types.
 //!
@@ -47,6 +53,127 @@ pub enum Request {
     /// The recent memberships this node installed, newest last (`halo membership`).
     /// Read-only.
     Memberships,
+    /// Change the cluster's configuration (`halo resource …`, `halo node …`,
+    /// `halo configure load`, `halo standby`, `halo takeover`). The DC applies it to a
+    /// copy of the CIB, the policy engine validates it, and it is committed only when
+    /// valid; the reply comes once every member has it.
+    Change {
+        /// What to change.
+        change: Change,
+    },
+    /// This node's copy of the CIB (`halo configure show`). Read-only.
+    Cib {
+        /// With the status section (operation histories, node states).
+        #[serde(default)]
+        status: bool,
+    },
+    /// The local resource manager's operation histories (`halo lrm history`).
+    /// Read-only.
+    LrmHistory {
+        /// One resource (all when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource: Option<String>,
+    },
+}
+
+/// A change of the cluster's configuration, as an administrator asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// Allow a resource to run (`target-role` removed).
+    ResourceStart {
+        /// The resource (a primitive, group or clone).
+        id: String,
+    },
+    /// Stop a resource (`target-role=Stopped`).
+    ResourceStop {
+        /// The resource.
+        id: String,
+    },
+    /// Stop a resource everywhere, then start it again.
+    ResourceRestart {
+        /// The resource.
+        id: String,
+    },
+    /// Move a resource to a node, or away from where it runs when no node is given.
+    ResourceMove {
+        /// The resource.
+        id: String,
+        /// The destination.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeName>,
+    },
+    /// Remove the constraints of earlier moves, standbys and takeovers.
+    ResourceUnmove {
+        /// The resource.
+        id: String,
+    },
+    /// Forget failures and operation history, so the resource is probed again.
+    ResourceCleanup {
+        /// The resource (all when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The node (every node when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeName>,
+    },
+    /// Put a node in standby: it runs no resources.
+    NodeStandby {
+        /// The node (this node when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeName>,
+    },
+    /// Take a node out of standby.
+    NodeOnline {
+        /// The node (this node when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeName>,
+    },
+    /// Put a node in or out of maintenance: its resources are left alone.
+    NodeMaintenance {
+        /// The node (this node when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeName>,
+        /// On or off.
+        on: bool,
+    },
+    /// Replace the configuration with that of a CIB (Pacemaker's schema; its status
+    /// section is ignored).
+    ConfigureLoad {
+        /// The CIB's XML.
+        cib_xml: String,
+    },
+    /// Replace the configuration with a heartbeat-1 `haresources` file, imported as
+    /// halo does at start-up.
+    ConfigureLoadHaresources {
+        /// Where the text came from, for error messages.
+        file: String,
+        /// The file's text.
+        text: String,
+    },
+    /// heartbeat's `hb_standby`: move the groups of the scope away from this node.
+    Standby {
+        /// Which groups (relative to this node).
+        scope: Scope,
+    },
+    /// heartbeat's `hb_takeover`: move the groups of the scope to this node.
+    Takeover {
+        /// Which groups (relative to this node).
+        scope: Scope,
+    },
+}
+
+/// Groups of a heartbeat cluster relative to a node (`hb_standby`, `hb_takeover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Every group.
+    #[default]
+    All,
+    /// Groups whose preferred node is this node.
+    Local,
+    /// Groups whose preferred node is another node.
+    Foreign,
 }
 
 impl Request {
@@ -54,7 +181,12 @@ impl Request {
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            Request::Status | Request::Watch | Request::Listen | Request::Memberships
+            Request::Status
+                | Request::Watch
+                | Request::Listen
+                | Request::Memberships
+                | Request::Cib { .. }
+                | Request::LrmHistory { .. }
         )
     }
 }
@@ -77,6 +209,28 @@ pub enum Reply {
         /// What went wrong, for a human.
         message: String,
     },
+    /// A [`Request::Change`] was committed on every member (or there was nothing to
+    /// change).
+    Done {
+        /// What was done, with the new CIB version.
+        message: String,
+    },
+    /// The answer to [`Request::Cib`].
+    Cib {
+        /// The CIB as XML.
+        xml: String,
+        /// Its version, `admin_epoch.epoch.num_updates`.
+        version: String,
+        /// Whether this node has the CIB of the current membership (else it is the copy
+        /// it started with, or had before it left).
+        synced: bool,
+    },
+    /// The answer to [`Request::LrmHistory`]: halo-lrm's `ResourceHistory` records
+    /// (definition and bounded operation log per resource), as JSON.
+    LrmHistory {
+        /// The histories, sorted by resource.
+        histories: serde_json::Value,
+    },
 }
 
 /// This node's view of the cluster: the body of `halo status --json`.
@@ -98,6 +252,71 @@ pub struct Status {
     pub resources: Vec<ResourceStatus>,
     /// Packets dropped, by reason, and other counters.
     pub counters: Counters,
+    /// Operations that failed, newest information from the CIB's status section.
+    #[serde(default)]
+    pub failed_actions: Vec<FailedActionStatus>,
+    /// Resources' failure counts per node.
+    #[serde(default)]
+    pub fail_counts: Vec<FailCountStatus>,
+    /// The cluster resource manager's own state (absent when it does not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm: Option<CrmStatus>,
+}
+
+/// A failed operation (`halo status`'s "Failed resource actions").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedActionStatus {
+    /// The resource.
+    pub resource: String,
+    /// The operation, `RSC_ACTION_INTERVAL`.
+    pub operation: String,
+    /// Where it ran.
+    pub node: NodeName,
+    /// The OCF return code.
+    pub rc: i32,
+    /// Pacemaker's execution status (0 done, 2 timed out, 4 error, 7 not installed, …).
+    pub op_status: i32,
+    /// The agent's reason, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_reason: Option<String>,
+    /// When its result last changed, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rc_change: Option<u64>,
+}
+
+/// A resource's failure count on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailCountStatus {
+    /// The resource.
+    pub resource: String,
+    /// The node.
+    pub node: NodeName,
+    /// The operation the count is for (`monitor_10000`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// The count (INFINITY is 1000000).
+    pub count: i64,
+}
+
+/// The cluster resource manager as this node runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CrmStatus {
+    /// This node's CIB version, `admin_epoch.epoch.num_updates`.
+    pub cib_version: String,
+    /// Whether this node has the CIB of the current membership.
+    pub synced: bool,
+    /// Whether this node's resource lease is lost (it does not hear a quorum: its
+    /// resources are stopped and no start is accepted).
+    pub lease_lost: bool,
+    /// Whether fencing is enabled in the configuration (not implemented yet: when it
+    /// is off, a node that stops responding is assumed down).
+    pub fencing_enabled: bool,
+    /// Whether the DC has nothing left to do (only known on the DC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<bool>,
+    /// Warnings for the administrator (fencing off, two-node split risk, …).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Whether a node is a cluster node or a ping pseudo-node.
@@ -183,10 +402,20 @@ pub struct ResourceStatus {
     /// Agent type (`IPaddr2`, …).
     #[serde(rename = "type")]
     pub kind: String,
-    /// `Started`, `Stopped`, `Promoted`, `Unpromoted`.
+    /// `Started`, `Stopped`, `Promoted`, `Unpromoted`, `Starting`, `Stopping`,
+    /// `FAILED`.
     pub role: String,
     /// Where it runs, if anywhere.
     pub node: Option<NodeName>,
+    /// Agent provider (OCF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The group or clone it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Its `target-role`, when set (`Stopped`: stopped by an administrator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_role: Option<String>,
 }
 
 /// Counters a node keeps about what it received and dropped.
@@ -243,6 +472,60 @@ pub enum Event {
     Lagged {
         /// How many.
         missed: u64,
+    },
+    /// The DC started a transition (its Transition Summary).
+    TransitionStarted {
+        /// Transition number (per DC).
+        id: u64,
+        /// Actions in its graph.
+        actions: usize,
+        /// Summary lines (`Start ip ( node1 )`, …).
+        summary: Vec<String>,
+    },
+    /// A transition ended.
+    TransitionComplete {
+        /// Transition number.
+        id: u64,
+        /// Whether it was aborted (a new one follows).
+        aborted: bool,
+    },
+    /// A transition is being aborted: nothing new starts, then the policy engine plans
+    /// again.
+    TransitionAborted {
+        /// Transition number.
+        id: u64,
+        /// Why.
+        reason: String,
+    },
+    /// An operation's result was recorded in the CIB (on the DC).
+    Action {
+        /// Where it ran.
+        node: NodeName,
+        /// `RSC_ACTION_INTERVAL`.
+        operation: String,
+        /// OCF return code.
+        rc: i32,
+        /// Execution status.
+        op_status: i32,
+        /// Whether it counts as a failure.
+        failed: bool,
+    },
+    /// An action of a transition failed or returned something unexpected.
+    ActionFailed {
+        /// Where it ran.
+        node: String,
+        /// The action's key.
+        operation: String,
+        /// What happened.
+        detail: String,
+    },
+    /// Anything else the resource manager reports: DC elected, CIB chosen or
+    /// committed, changes refused, the resource lease lost or regained, warnings.
+    Crm {
+        /// In words.
+        text: String,
+        /// Whether it is a problem (logged as a warning).
+        problem: bool,
     },
 }
 
@@ -324,8 +607,22 @@ mod tests {
                 kind: "IPaddr2".into(),
                 role: "Started".into(),
                 node: Some(n("beta")),
+                provider: Some("heartbeat".into()),
+                parent: None,
+                target_role: None,
             }],
             counters: Counters::default(),
+            failed_actions: vec![FailedActionStatus {
+                resource: "vip".into(),
+                operation: "vip_monitor_10000".into(),
+                node: n("beta"),
+                rc: 7,
+                op_status: 0,
+                exit_reason: None,
+                last_rc_change: Some(1_700_000_000),
+            }],
+            fail_counts: vec![],
+            crm: Some(CrmStatus::default()),
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(v["node"], "alpha");
@@ -342,8 +639,50 @@ mod tests {
         assert_eq!(v["resources"][0]["type"], "IPaddr2");
         assert_eq!(v["resources"][0]["role"], "Started");
         assert_eq!(v["resources"][0]["node"], "beta");
+        assert_eq!(v["failed_actions"][0]["operation"], "vip_monitor_10000");
         let back: Status = serde_json::from_value(v).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn an_older_status_without_the_crm_fields_still_reads() {
+        let v = serde_json::json!({
+            "node": "alpha", "cluster": "c", "generation": 1, "nodes": [],
+            "membership": {"id": 0, "members": [], "quorate": false},
+            "dc": null, "resources": [], "counters": {"values": {}}
+        });
+        let s: Status = serde_json::from_value(v).unwrap();
+        assert!(s.failed_actions.is_empty() && s.crm.is_none());
+    }
+
+    #[test]
+    fn changes_have_stable_names() {
+        let r = Request::Change {
+            change: Change::ResourceMove {
+                id: "web".into(),
+                node: Some(n("beta")),
+            },
+        };
+        let line = encode_line(&r);
+        assert_eq!(
+            std::str::from_utf8(&line).unwrap(),
+            "{\"request\":\"change\",\"change\":{\"op\":\"resource_move\",\"id\":\"web\",\"node\":\"beta\"}}\n"
+        );
+        assert_eq!(decode_line::<Request>(&line).unwrap(), r);
+        let t: Request = decode_line(
+            b"{\"request\":\"change\",\"change\":{\"op\":\"takeover\",\"scope\":\"foreign\"}}",
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Request::Change {
+                change: Change::Takeover {
+                    scope: Scope::Foreign
+                }
+            }
+        );
+        assert!(!t.is_read_only());
+        assert!(Request::Cib { status: false }.is_read_only());
     }
 
     #[test]

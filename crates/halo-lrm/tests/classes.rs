@@ -278,6 +278,11 @@ async fn agent_listing() {
         "the system's agents too"
     );
     assert!(
+        all_ocf.contains(&AgentSpec::ocf("halo", "IPaddr"))
+            && a.ocf_providers().unwrap().contains(&"halo".to_string()),
+        "the built-in ocf:halo:IPaddr is listed like any agent: {all_ocf:?}"
+    );
+    assert!(
         a.ocf_providers()
             .unwrap()
             .contains(&"heartbeat".to_string())

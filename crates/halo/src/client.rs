@@ -13,6 +13,11 @@ pub struct Connection {
     reader: BufReader<UnixStream>,
 }
 
+/// Whether halod answers on `socket` (a socket file that accepts connections).
+pub fn daemon_runs(socket: &Path) -> bool {
+    UnixStream::connect(socket).is_ok()
+}
+
 /// Connects, sends `request`, and returns the reply (and the connection, for streams).
 pub fn call(socket: &Path, request: &Request) -> Result<(Reply, Connection)> {
     let mut stream = UnixStream::connect(socket).map_err(|e| {

@@ -54,7 +54,8 @@ enum Command {
     Links(cmd::status::Args),
     /// Show the recent memberships this node installed, and why each changed.
     Membership(cmd::membership::Args),
-    /// Stream node, link and membership events as they happen.
+    /// Stream node, link, membership and resource events (transitions, actions,
+    /// failures) as they happen.
     Watch(cmd::watch::Args),
     /// Send a message to one node or to all members.
     Send(cmd::message::SendArgs),
@@ -66,7 +67,46 @@ enum Command {
     Agent(cmd::agent::Args),
     /// Show the local resource manager's operation history.
     Lrm(cmd::lrm::Args),
+    /// List resources; start, stop, move, unmove, clean up or restart one.
+    #[command(after_help = RESOURCE_EXAMPLES)]
+    Resource(cmd::resource::Args),
+    /// Put a node in standby, online again, or in maintenance.
+    #[command(after_help = NODE_EXAMPLES)]
+    Node(cmd::node::Args),
+    /// Show, edit or load the cluster's configuration (CIB XML or haresources).
+    #[command(after_help = CONFIGURE_EXAMPLES)]
+    Configure(cmd::configure::Args),
+    /// heartbeat's hb_standby: move groups away from this node (all, local or foreign).
+    #[command(alias = "hb_standby")]
+    Standby(cmd::failover::Args),
+    /// heartbeat's hb_takeover: bring groups to this node (all, local or foreign).
+    #[command(alias = "hb_takeover")]
+    Takeover(cmd::failover::Args),
 }
+
+const RESOURCE_EXAMPLES: &str = "Examples:
+  halo resource list                       what runs where
+  halo resource move web node2             run group web on node2 (until unmove)
+  halo resource move web                   move it away from the node it runs on
+  halo resource unmove web                 let the configuration decide again
+  halo resource stop db; halo resource start db
+  halo resource cleanup db --node node3    forget db's failures on node3
+
+Every change goes to the DC, is validated by the policy engine and is committed only when \
+valid; the command returns once every member has it. A refused change prints the reason and \
+exits with status 1.";
+
+const NODE_EXAMPLES: &str = "Examples:
+  halo node standby node2        move everything off node2 (e.g. before maintenance)
+  halo node online node2         let it run resources again
+  halo node maintenance          leave this node's resources alone (not monitored, not moved)
+  halo node maintenance --off";
+
+const CONFIGURE_EXAMPLES: &str = "Examples:
+  halo configure show > cib.xml
+  halo configure load cib.xml                 a Pacemaker-style CIB
+  halo configure load /etc/ha.d/haresources   a heartbeat-1 haresources file
+  halo configure edit                         in $VISUAL or $EDITOR, then load";
 
 /// Restores the default action of SIGPIPE, so that `halo status | head` ends quietly
 /// like any Unix tool instead of failing on a closed pipe.
@@ -95,6 +135,11 @@ fn main() -> ExitCode {
         Command::Sim(a) => cmd::sim::run(&global, a),
         Command::Agent(a) => cmd::agent::run(&global, a),
         Command::Lrm(a) => cmd::lrm::run(&global, a),
+        Command::Resource(a) => cmd::resource::run(&global, a),
+        Command::Node(a) => cmd::node::run(&global, a),
+        Command::Configure(a) => cmd::configure::run(&global, a),
+        Command::Standby(a) => cmd::failover::standby(&global, a),
+        Command::Takeover(a) => cmd::failover::takeover(&global, a),
     };
     match result {
         Ok(code) => code,

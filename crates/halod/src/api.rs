@@ -7,7 +7,11 @@
 //! `root:haclient` otherwise, so by default others cannot even connect).
 //!
 //! Each connection is its own task; requests reach the node's core through a channel and
-//! are answered there, so the core never waits on a client. Streams (`watch`, `listen`)
+//! are answered there, so the core never waits on a client. Resource and CIB requests
+//! (changes, the CIB, the LRM history) go straight to the resource manager thread
+//! instead, and `status` asks both: the core for nodes, links and membership, the
+//! resource manager for the DC, resources and failures (after a bounded wait, so a busy
+//! resource manager delays `halo status` by at most [`crate::crm::VIEW_TIMEOUT`]). Streams (`watch`, `listen`)
 //! subscribe to a broadcast channel; a client that reads too slowly loses events and is
 //! told how many (`lagged`), it never slows the core down.
 
@@ -34,6 +38,8 @@ pub struct Call {
 pub struct ApiContext {
     /// Requests to the core.
     pub calls: mpsc::Sender<Call>,
+    /// Requests to the resource manager thread, when it runs.
+    pub crm: Option<mpsc::Sender<crate::crm::CrmCall>>,
     /// Node, link and membership events (for `watch`).
     pub events: broadcast::Sender<Event>,
     /// User messages (for `listen`).
@@ -161,6 +167,13 @@ async fn handle(stream: UnixStream, ctx: ApiContext, haclient: Option<u32>) -> R
             .to_string();
         return write_line(&mut w, &Reply::Error { message }).await;
     }
+    if matches!(
+        request,
+        Request::Change { .. } | Request::Cib { .. } | Request::LrmHistory { .. }
+    ) {
+        let reply = ask_crm(&ctx, request).await;
+        return write_line(&mut w, &reply).await;
+    }
     let stream_of = match &request {
         Request::Watch => Some(ctx.events.subscribe()),
         Request::Listen => Some(ctx.messages.subscribe()),
@@ -171,7 +184,10 @@ async fn handle(stream: UnixStream, ctx: ApiContext, haclient: Option<u32>) -> R
         .send(Call { request, reply: tx })
         .await
         .context("daemon is shutting down")?;
-    let reply = rx.await.context("daemon is shutting down")?;
+    let mut reply = rx.await.context("daemon is shutting down")?;
+    if let Reply::Status(status) = &mut reply {
+        add_crm_view(&ctx, status).await;
+    }
     write_line(&mut w, &reply).await?;
     if let (Some(mut events), Reply::Ok) = (stream_of, reply) {
         loop {
@@ -185,4 +201,48 @@ async fn handle(stream: UnixStream, ctx: ApiContext, haclient: Option<u32>) -> R
         }
     }
     Ok(())
+}
+
+/// Answers a resource manager request.
+async fn ask_crm(ctx: &ApiContext, request: Request) -> Reply {
+    let Some(crm) = &ctx.crm else {
+        return Reply::Error {
+            message: "the resource manager does not run in this halod".into(),
+        };
+    };
+    let stopped = || Reply::Error {
+        message: "the resource manager has stopped (halod is shutting down)".into(),
+    };
+    let (tx, rx) = oneshot::channel();
+    let call = crate::crm::CrmCall::Request { request, reply: tx };
+    if crm.send(call).await.is_err() {
+        return stopped();
+    }
+    rx.await.unwrap_or_else(|_| stopped())
+}
+
+/// Fills the resource manager's part of a status: DC, resources, failures.
+async fn add_crm_view(ctx: &ApiContext, status: &mut halo_ipc::Status) {
+    let Some(crm) = &ctx.crm else { return };
+    let (tx, rx) = oneshot::channel();
+    if crm
+        .send(crate::crm::CrmCall::View { reply: tx })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    match tokio::time::timeout(crate::crm::VIEW_TIMEOUT, rx).await {
+        Ok(Ok(v)) => {
+            status.dc = v.dc;
+            status.resources = v.resources;
+            status.failed_actions = v.failed_actions;
+            status.fail_counts = v.fail_counts;
+            status.crm = Some(v.crm);
+        }
+        _ => tracing::warn!(
+            "the resource manager did not answer within {:?}: status without resources",
+            crate::crm::VIEW_TIMEOUT
+        ),
+    }
 }

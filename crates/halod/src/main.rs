@@ -7,8 +7,11 @@
 //! ```text
 //!  media readers ──▶ ┐
 //!  ping replies  ──▶ ├─▶ core loop (node.rs) ──▶ media senders (never block)
-//!  API calls     ──▶ ┤        │
-//!  timer, signals──▶ ┘        └─▶ events ─▶ API watchers, log
+//!  API calls     ──▶ ┤        │    ▲ memberships, CIB/CRM messages, lease
+//!  timer, signals──▶ ┘        │    ▼ messages to send
+//!                             │  crm thread (crm/): halo_crm engine, LRM (agents),
+//!  API resource/CIB calls ────┼─▶ CIB on disk, policy engine runs
+//!                             └─▶ events ─▶ API watchers, log
 //! ```
 
 use std::path::PathBuf;
@@ -18,6 +21,7 @@ use anyhow::Context;
 use clap::Parser;
 
 mod api;
+mod crm;
 mod logging;
 mod media;
 mod node;
@@ -169,11 +173,20 @@ async fn serve(
     } else {
         Some(ping::Pinger::open(&ping_targets, ping_tx)?)
     };
+    let (to_crm, from_core) = tokio::sync::mpsc::unbounded_channel();
+    let (to_core, from_crm) = tokio::sync::mpsc::channel(1024);
+    let crm = crm::start(
+        crm_settings(&args, &config, generation)?,
+        from_core,
+        to_core,
+        events.clone(),
+    )?;
     let socket = args.run_dir.join("halod.sock");
     api::serve(
         &socket,
         api::ApiContext {
             calls: call_tx,
+            crm: Some(crm.calls.clone()),
             events: events.clone(),
             messages: messages.clone(),
             readonly_anyone: config.ha_cf.api_read_anyone,
@@ -203,13 +216,134 @@ async fn serve(
             packets,
             pings,
             calls,
-            crm: None,
+            crm: Some(node::CrmLink {
+                tx: to_crm,
+                rx: from_crm,
+            }),
         })
         .await;
     let _ = std::fs::remove_file(&socket);
+    // The core has hung up: the resource manager cancels its monitors and ends.
+    crm.join();
     // State written behind the loop reaches the disk before we exit.
     persister.finish();
     result
+}
+
+/// The resource manager's settings from the configuration, with the start-up warnings
+/// (logged here, and repeated in `halo status`).
+fn crm_settings(
+    args: &Args,
+    config: &halo_config::Config,
+    generation: halo_types::Generation,
+) -> anyhow::Result<crm::Settings> {
+    use halo_config::hacf::{AutoFailback as Af, Pacemaker};
+    let h = &config.ha_cf;
+    let nodes = h.node_names();
+    let auto_failback = match (&h.later.auto_failback, &h.later.nice_failback) {
+        (Some(a), _) => match a.value {
+            Af::On => halo_cib::haresources::AutoFailback::On,
+            Af::Off => halo_cib::haresources::AutoFailback::Off,
+            Af::Legacy => halo_cib::haresources::AutoFailback::Legacy,
+        },
+        // heartbeat read nice_failback on as auto_failback off.
+        (None, Some(n)) if n.value => halo_cib::haresources::AutoFailback::Off,
+        _ => halo_cib::haresources::AutoFailback::Legacy,
+    };
+    let no_quorum_policy = h.quorum.no_quorum_policy.as_str().to_string();
+    let import = crm::ImportSettings {
+        nodes: nodes.clone(),
+        auto_failback,
+        no_quorum_policy: no_quorum_policy.clone(),
+        resource_d: args.config_dir.join("resource.d"),
+        init_d: std::path::PathBuf::from("/etc/init.d"),
+    };
+    let crm_on = h
+        .later
+        .pacemaker
+        .as_ref()
+        .is_some_and(|p| p.value != Pacemaker::Off);
+    let mut warnings = Vec::new();
+    let haresources = match (&config.haresources, crm_on) {
+        (Some(_), true) => {
+            warnings.push(format!(
+                "{} is ignored: `crm`/`pacemaker` is on in ha.cf, so the CIB is the \
+                 configuration (load it with `halo configure load`)",
+                args.config_dir.join("haresources").display()
+            ));
+            None
+        }
+        (Some(hr), false) => {
+            let path = args.config_dir.join("haresources");
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let groups: Vec<halo_cib::haresources::HaGroup> =
+                hr.groups.iter().map(Into::into).collect();
+            let init_scripts = groups
+                .iter()
+                .flat_map(|g| g.resources.iter())
+                .filter(|r| r.args.is_empty() && import.is_init_script(&r.script))
+                .map(|r| r.script.clone())
+                .collect();
+            Some(halo_crm::Haresources {
+                groups,
+                auto_failback,
+                init_scripts,
+                no_quorum_policy: Some(no_quorum_policy.clone()),
+                digest: haresources_digest(&bytes, auto_failback, &no_quorum_policy),
+            })
+        }
+        (None, _) => None,
+    };
+    warnings.push(
+        "fencing is not implemented yet (fencing-enabled=false): a node that stops \
+         responding is assumed down; its resource lease stops its resources before the \
+         others recover them, assuming clocks run at the same rate and stops finish \
+         within 2 x keepalive"
+            .to_string(),
+    );
+    if nodes.len() == 2 {
+        warnings.push(if h.quorum.two_node {
+            "two-node cluster with two_node on and no fencing: if the two nodes lose \
+             sight of each other, both keep quorum and both run the resources (split \
+             brain). This is a documented risk until fencing lands: use redundant links"
+                .to_string()
+        } else {
+            "two-node cluster without two_node: if the two nodes lose sight of each other, \
+             neither has quorum and both stop their resources (no-quorum-policy)"
+                .to_string()
+        });
+    }
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let mut engine = halo_crm::Config::new(config.local_node.clone(), nodes);
+    engine.generation = generation.0;
+    engine.haresources = haresources;
+    Ok(crm::Settings {
+        engine,
+        state_dir: args.state_dir.clone(),
+        config_dir: args.config_dir.clone(),
+        import,
+        warnings,
+    })
+}
+
+/// A digest of the `haresources` file and the `ha.cf` settings imported with it: every
+/// node must have the same (the DC compares them in the join round), and a change of
+/// either imports the file again.
+fn haresources_digest(
+    bytes: &[u8],
+    auto_failback: halo_cib::haresources::AutoFailback,
+    no_quorum_policy: &str,
+) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(bytes);
+    h.update(format!(
+        "\nauto_failback={auto_failback:?}\nno_quorum_policy={no_quorum_policy}\n"
+    ));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `--check`: the configuration is valid; say what would run.

@@ -148,7 +148,6 @@ fn ms(d: Duration) -> u32 {
 /// core must never wait on the crm thread; what it sends is bounded by the messaging
 /// layer's windows and by membership changes.
 #[derive(Debug)]
-#[allow(dead_code)] // Read by the crm thread, which lands with the resource manager.
 pub enum ToCrm {
     /// A membership was installed.
     Membership(halo_membership::Membership),
@@ -168,11 +167,12 @@ pub enum ToCrm {
         /// Quorum heard.
         quorum_heard: bool,
     },
+    /// SIGTERM or SIGINT: stop the local resources, then say [`FromCrm::ShutdownDone`].
+    Shutdown,
 }
 
 /// What the cluster resource manager asks of the core.
 #[derive(Debug)]
-#[allow(dead_code)] // Built by the crm thread, which lands with the resource manager.
 pub enum FromCrm {
     /// Send a message on the CIB or CRM channel.
     Send {
@@ -183,7 +183,13 @@ pub enum FromCrm {
         /// The payload.
         payload: Vec<u8>,
     },
+    /// After [`ToCrm::Shutdown`]: nothing runs here any more; the core may leave.
+    ShutdownDone,
 }
+
+/// The longest a shutdown waits for the resource manager to stop the local resources
+/// before leaving anyway (a stop that hangs is killed by its own timeout first).
+const CRM_SHUTDOWN_LIMIT: Duration = Duration::from_secs(600);
 
 /// The core's end of the link to the crm thread.
 #[derive(Debug)]
@@ -393,20 +399,45 @@ impl Node {
             }
             None => None,
         };
+        // Shutdown with a resource manager: it stops the local resources first, while
+        // the core keeps heartbeating (so nobody declares this node dead and starts
+        // them elsewhere while they still run here); a second signal leaves at once.
+        let mut crm_shutdown: Option<Instant> = None;
         loop {
             let deadline = self.next_deadline();
-            tokio::select! {
+            let signalled = tokio::select! {
                 biased;
-                _ = term.recv() => break,
-                _ = int.recv() => break,
-                Some(d) = inputs.packets.recv() => self.on_datagram(d),
-                _ = tokio::time::sleep_until(self.instant(deadline)) => self.on_timer(),
-                Some(a) = inputs.pings.recv() => self.on_ping(a),
-                Some(c) = inputs.calls.recv() => self.on_call(c),
+                _ = term.recv() => true,
+                _ = int.recv() => true,
+                _ = async { match crm_shutdown {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                } } => {
+                    tracing::error!("the resource manager did not stop the resources in time; leaving anyway");
+                    break;
+                }
+                Some(d) = inputs.packets.recv() => { self.on_datagram(d); false }
+                _ = tokio::time::sleep_until(self.instant(deadline)) => { self.on_timer(); false }
+                Some(a) = inputs.pings.recv() => { self.on_ping(a); false }
+                Some(c) = inputs.calls.recv() => { self.on_call(c); false }
                 Some(m) = async { match from_crm.as_mut() {
                     Some(rx) => rx.recv().await,
                     None => std::future::pending().await,
-                } } => self.on_crm(m),
+                } } => {
+                    if matches!(m, FromCrm::ShutdownDone) {
+                        break;
+                    }
+                    self.on_crm(m);
+                    false
+                }
+            };
+            if signalled {
+                if crm_shutdown.is_some() || self.to_crm.is_none() {
+                    break;
+                }
+                tracing::info!("shutting down: stopping the local resources first");
+                crm_shutdown = Some(Instant::now() + CRM_SHUTDOWN_LIMIT);
+                self.tell_crm(ToCrm::Shutdown);
             }
         }
         self.leave(&mut inputs).await;
@@ -813,6 +844,11 @@ impl Node {
             .send(Event::Membership(Self::api_membership(&m)));
         self.lease_quorum.install(m.members.iter().map(|x| &x.name));
         self.tell_crm(ToCrm::Membership(m.clone()));
+        // The lease is otherwise re-evaluated with each heartbeat: do it now, so the CRM
+        // never holds a new membership with a stale "quorum not heard" (at start-up,
+        // before the first peers were heard, it refused starts until the next check).
+        let now = self.now();
+        self.check_lease(now);
         self.history.push_back(m.clone());
         while self.history.len() > MEMBERSHIP_HISTORY {
             self.history.pop_front();
@@ -841,6 +877,7 @@ impl Node {
                 }
                 self.flush_messaging();
             }
+            FromCrm::ShutdownDone => {}
         }
     }
 
@@ -936,6 +973,12 @@ impl Node {
                 memberships: self.membership_records(),
             },
             Request::Send { to, body } => self.send_user(to, body),
+            // The API sends these to the resource manager thread.
+            Request::Change { .. } | Request::Cib { .. } | Request::LrmHistory { .. } => {
+                Reply::Error {
+                    message: "a resource manager request reached the core".into(),
+                }
+            }
         };
         let _ = call.reply.send(reply);
     }
@@ -1010,9 +1053,13 @@ impl Node {
             generation: self.generation,
             nodes,
             membership,
+            // Filled by the API from the resource manager.
             dc: None,
             resources: Vec::new(),
             counters: self.counters(),
+            failed_actions: Vec::new(),
+            fail_counts: Vec::new(),
+            crm: None,
         }
     }
 

@@ -140,8 +140,6 @@ enum Ev {
         inc: u64,
     },
     Recompute,
-    /// A membership round even if nothing changed (asked by an engine).
-    Reform(NodeName),
 }
 
 struct Queued {
@@ -446,6 +444,25 @@ impl Sim {
         self.changed();
     }
 
+    /// SIGTERM for a node's daemon: it stops its resources, then leaves (peers see the
+    /// leave at once, as with heartbeat's leave packets).
+    pub fn shutdown(&mut self, name: &str) {
+        let node = n(name);
+        self.log.push(format!("{} shutdown {name}", self.now));
+        let epoch_secs = self.wall();
+        self.feed(&node, Input::Shutdown { epoch_secs });
+    }
+
+    /// The node's daemon exits after a clean shutdown.
+    fn leave(&mut self, node: &NodeName) {
+        let s = self.nodes.get_mut(node).unwrap();
+        s.alive = false;
+        // Leave packets: noticed at once, not after deadtime.
+        self.died_at.insert(node.clone(), Timestamp::ZERO);
+        self.log.push(format!("{} {node} left", self.now));
+        self.changed();
+    }
+
     /// Cuts the cluster into groups (nodes not named form a group of their own each).
     pub fn partition(&mut self, groups: &[&[&str]]) {
         let mut seen = BTreeSet::new();
@@ -586,9 +603,8 @@ impl Sim {
         2 * self.component(node).len() > self.size()
     }
 
-    /// Installs new memberships where the live components differ from what is installed
-    /// (or where `force` asks for one).
-    fn recompute(&mut self, force: Option<&NodeName>) {
+    /// Installs new memberships where the live components differ from what is installed.
+    fn recompute(&mut self) {
         let names: Vec<NodeName> = self.nodes.keys().cloned().collect();
         let mut done: BTreeSet<NodeName> = BTreeSet::new();
         for name in names {
@@ -597,14 +613,12 @@ impl Sim {
             }
             let comp = self.detected_component(&name);
             done.extend(comp.iter().cloned());
-            let forced = force.is_some_and(|f| comp.contains(f));
-            let same = !forced
-                && comp.iter().all(|x| {
-                    self.nodes[x]
-                        .installed
-                        .as_ref()
-                        .is_some_and(|m| m.members == comp)
-                });
+            let same = comp.iter().all(|x| {
+                self.nodes[x]
+                    .installed
+                    .as_ref()
+                    .is_some_and(|m| m.members == comp)
+            });
             if same {
                 continue;
             }
@@ -690,7 +704,9 @@ impl Sim {
                     Target::Node(x) => vec![x],
                 };
                 for d in dests {
-                    if !self.connected(node, &d) || !self.nodes.get(&d).is_some_and(|s| s.alive) {
+                    // Across a cut the messaging layer retransmits until the peer is
+                    // declared dead (see `Ev::Deliver`).
+                    if !self.nodes.get(&d).is_some_and(|s| s.alive) {
                         continue;
                     }
                     let lat = self.rng.ms(self.timing.latency.0, self.timing.latency.1);
@@ -743,12 +759,7 @@ impl Sim {
                 self.log.push(format!("{} {node}: {e}", self.now));
                 self.events.push((self.now, node.clone(), e));
             }
-            Output::MembershipWanted => {
-                self.log
-                    .push(format!("{} {node}: wants a new membership", self.now));
-                let at = self.now + self.timing.settle;
-                self.push(at, Ev::Reform(node.clone()));
-            }
+            Output::ShutdownReady => self.leave(node),
         }
     }
 
@@ -948,10 +959,26 @@ impl Sim {
             } => {
                 let ok = self.nodes[&from].alive
                     && self.nodes[&to].alive
-                    && inc == (self.inc(&from), self.inc(&to))
-                    && self.connected(&from, &to);
-                if ok {
+                    && inc == (self.inc(&from), self.inc(&to));
+                let pair = (from.clone(), to.clone());
+                if ok && self.connected(&from, &to) {
                     self.feed(&to, Input::Message { from, bytes });
+                } else if ok && self.cut_at.get(&pair).is_some_and(|t| !self.noticed(*t)) {
+                    // Reliable messaging: a message across a cut that nobody has
+                    // noticed yet (the peer is not dead) is retransmitted, in order,
+                    // until the cut heals or the peer is declared dead.
+                    let at = (self.now + self.timing.keepalive)
+                        .max(self.last_delivery.get(&pair).copied().unwrap_or_default());
+                    self.last_delivery.insert(pair, at);
+                    self.push(
+                        at,
+                        Ev::Deliver {
+                            from,
+                            to,
+                            inc,
+                            bytes,
+                        },
+                    );
                 }
             }
             Ev::LrmDone {
@@ -1043,8 +1070,7 @@ impl Sim {
                     self.lease_check(&node);
                 }
             }
-            Ev::Recompute => self.recompute(None),
-            Ev::Reform(node) => self.recompute(Some(&node)),
+            Ev::Recompute => self.recompute(),
         }
         if self.check_invariant && self.violation.is_none() {
             self.check();

@@ -12,7 +12,9 @@
 //! `service:NAME` resolves to `lsb` when `/etc/init.d/NAME` exists, else to `systemd`
 //! when systemd knows the unit, else to `lsb` (Pacemaker's `expand_resource_class`).
 //! `stonith:` is recognised and refused: fencing devices are run by the fencing service.
+//! `ocf:halo:IPaddr` is built in ([`builtin`]): it runs in-process, not as a script.
 
+pub mod builtin;
 mod heartbeat;
 mod lsb;
 mod ocf;
@@ -420,6 +422,8 @@ pub struct Agents {
     config: Arc<AgentConfig>,
     base_env: Arc<Vec<(OsString, OsString)>>,
     cache: Arc<Mutex<HashMap<AgentSpec, Arc<AgentMetadata>>>>,
+    /// The built-in agents' netlink connection (opened on first use).
+    net: builtin::SharedNet,
 }
 
 impl Agents {
@@ -430,6 +434,7 @@ impl Agents {
             config: Arc::new(config),
             base_env,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            net: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
@@ -444,6 +449,9 @@ impl Agents {
         let cfg = Arc::clone(&self.config);
         let env = Arc::clone(&self.base_env);
         Ok(match spec.class {
+            Class::Ocf if builtin::is_builtin(spec) => {
+                Arc::new(builtin::IpAddrAgent::new(Arc::clone(&self.net)))
+            }
             Class::Ocf => Arc::new(OcfAgent::new(spec.clone(), cfg, env)),
             Class::Lsb => Arc::new(LsbAgent::new(&spec.kind, cfg, env)),
             Class::Heartbeat => Arc::new(HeartbeatAgent::new(&spec.kind, cfg, env)),
@@ -495,9 +503,10 @@ impl Agents {
         }
     }
 
-    /// OCF providers present under the OCF roots, sorted.
+    /// OCF providers present under the OCF roots (and `halo`, whose agents are built
+    /// in), sorted.
     pub fn ocf_providers(&self) -> Result<Vec<String>, AgentError> {
-        let mut out = Vec::new();
+        let mut out = vec![builtin::PROVIDER.to_string()];
         for root in &self.config.ocf_roots {
             let dir = root.join("resource.d");
             for name in list_dir(&dir, |p| p.is_dir())? {
@@ -530,6 +539,13 @@ impl Agents {
                         None => self.ocf_providers()?,
                     };
                     for p in providers {
+                        if p == builtin::PROVIDER {
+                            out.extend(
+                                builtin::TYPES
+                                    .iter()
+                                    .map(|t| AgentSpec::ocf(builtin::PROVIDER, t)),
+                            );
+                        }
                         for root in &self.config.ocf_roots {
                             let dir = root.join("resource.d").join(&p);
                             for t in list_dir(&dir, is_executable_file)? {

@@ -1,9 +1,11 @@
 //! `halo lrm`: the local resource manager's records.
 //!
-//! For now this reads the state directory directly (no daemon needed); once `halod`
-//! runs the LRM the same views will come over its socket.
+//! Asked of the running halod (its LRM holds the newest records, some perhaps not yet
+//! written); when no halod runs, read from the state directory it left.
 
 use std::fmt::Write as _;
+
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,9 +27,12 @@ enum Command {
     History {
         /// Only this resource.
         resource: Option<String>,
-        /// The state directory halod uses.
+        /// The state directory halod uses (read when no halod runs).
         #[arg(long, default_value = "/var/lib/halo")]
         state_dir: PathBuf,
+        /// Read the state directory even when halod runs.
+        #[arg(long)]
+        offline: bool,
         /// Show the CIB status entries (last op, active recurring ops, last failure)
         /// instead of the whole log.
         #[arg(long)]
@@ -39,14 +44,32 @@ enum Command {
 }
 
 /// Runs `halo lrm`.
-pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::History {
             resource,
             state_dir,
+            offline,
             status,
             json,
-        } => history(&state_dir, resource.as_deref(), status, json),
+        } => {
+            if !offline && crate::client::daemon_runs(&global.socket) {
+                let request = halo_ipc::Request::LrmHistory {
+                    resource: resource.clone(),
+                };
+                let histories: Vec<ResourceHistory> =
+                    match crate::client::call(&global.socket, &request)?.0 {
+                        halo_ipc::Reply::LrmHistory { histories } => {
+                            serde_json::from_value(histories)
+                                .context("halod sent histories this halo cannot read")?
+                        }
+                        other => anyhow::bail!("unexpected reply from halod: {other:?}"),
+                    };
+                print_histories(&histories, status, json)
+            } else {
+                history(&state_dir, resource.as_deref(), status, json)
+            }
+        }
     }
 }
 
@@ -77,6 +100,14 @@ fn history(
             store.dir().display()
         );
     }
+    print_histories(&histories, status, json)
+}
+
+fn print_histories(
+    histories: &[ResourceHistory],
+    status: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     if json {
         let out = if status {
             let v: Vec<serde_json::Value> = histories
@@ -89,7 +120,7 @@ fn history(
         };
         println!("{out}");
     } else {
-        print!("{}", render(&histories, status));
+        print!("{}", render(histories, status));
     }
     Ok(ExitCode::SUCCESS)
 }

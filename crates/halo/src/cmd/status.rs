@@ -90,25 +90,7 @@ fn table(rows: &[Vec<String>]) -> String {
 pub fn render(s: &Status, view: View) -> String {
     let mut out = String::new();
     if view == View::Status {
-        let _ = writeln!(
-            out,
-            "Node {} in cluster {} (generation {})",
-            s.node, s.cluster, s.generation
-        );
-        let m = &s.membership;
-        let members: Vec<&str> = m.members.iter().map(|n| n.as_str()).collect();
-        let _ = writeln!(
-            out,
-            "Membership {}: {} ({})",
-            m.id,
-            if members.is_empty() {
-                "none".to_string()
-            } else {
-                members.join(" ")
-            },
-            if m.quorate { "quorate" } else { "no quorum" }
-        );
-        let _ = writeln!(out, "DC: {}", s.dc.as_ref().map_or("none", |d| d.as_str()));
+        out.push_str(&render_header(s));
         out.push('\n');
     }
     match view {
@@ -168,25 +150,8 @@ pub fn render(s: &Status, view: View) -> String {
     }
     if view == View::Status {
         out.push('\n');
-        if s.resources.is_empty() {
-            out.push_str("Resources: none configured\n");
-        } else {
-            let mut rows = vec![vec![
-                "RESOURCE".to_string(),
-                "AGENT".to_string(),
-                "ROLE".to_string(),
-                "NODE".to_string(),
-            ]];
-            for r in &s.resources {
-                rows.push(vec![
-                    r.id.clone(),
-                    format!("{}:{}", r.class, r.kind),
-                    r.role.clone(),
-                    r.node.as_ref().map_or("-".to_string(), |n| n.to_string()),
-                ]);
-            }
-            out.push_str(&table(&rows));
-        }
+        out.push_str(&render_resources(s));
+        out.push_str(&render_failures(s));
         let rejected: Vec<String> = s
             .counters
             .values
@@ -199,4 +164,258 @@ pub fn render(s: &Status, view: View) -> String {
         }
     }
     out
+}
+
+/// Cluster, membership, DC, CIB version and warnings.
+fn render_header(s: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Node {} in cluster {} (generation {})",
+        s.node, s.cluster, s.generation
+    );
+    let m = &s.membership;
+    let members: Vec<&str> = m.members.iter().map(|n| n.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "Membership {}: {} ({})",
+        m.id,
+        if members.is_empty() {
+            "none".to_string()
+        } else {
+            members.join(" ")
+        },
+        if m.quorate { "quorate" } else { "no quorum" }
+    );
+    let _ = write!(out, "DC: {}", s.dc.as_ref().map_or("none", |d| d.as_str()));
+    if let Some(c) = &s.crm {
+        let _ = write!(out, "   CIB: {}", c.cib_version);
+        if !c.synced {
+            out.push_str(" (not yet the cluster's)");
+        }
+        if c.idle == Some(false) {
+            out.push_str("   (transition in progress)");
+        }
+    }
+    out.push('\n');
+    if let Some(c) = &s.crm {
+        if c.lease_lost {
+            out.push_str(
+                "! this node does not hear a quorum: its resource lease is lost, it has \
+                 stopped its resources and starts none\n",
+            );
+        }
+        for w in &c.warnings {
+            let _ = writeln!(out, "! {w}");
+        }
+    }
+    out
+}
+
+fn agent(r: &halo_ipc::ResourceStatus) -> String {
+    match &r.provider {
+        Some(p) => format!("{}:{}:{}", r.class, p, r.kind),
+        None => format!("{}:{}", r.class, r.kind),
+    }
+}
+
+/// The resources, grouped as configured, with their role and node (crm_mon's "Full
+/// List of Resources").
+pub fn render_resources(s: &Status) -> String {
+    let mut out = String::new();
+    if s.resources.is_empty() {
+        out.push_str("Resources: none configured\n");
+        return out;
+    }
+    let mut rows = vec![vec![
+        "RESOURCE".to_string(),
+        "AGENT".to_string(),
+        "ROLE".to_string(),
+        "NODE".to_string(),
+    ]];
+    let mut group: Option<&str> = None;
+    for r in &s.resources {
+        let parent = r.parent.as_deref();
+        if parent.is_some() && parent != group {
+            rows.push(vec![
+                format!("{}:", parent.unwrap_or_default()),
+                "group".to_string(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        group = parent;
+        let mut role = r.role.clone();
+        if r.target_role.as_deref() == Some("Stopped") && r.role == "Stopped" {
+            role.push_str(" (disabled)");
+        }
+        rows.push(vec![
+            if parent.is_some() {
+                format!("  {}", r.id)
+            } else {
+                r.id.clone()
+            },
+            agent(r),
+            role,
+            r.node.as_ref().map_or("-".to_string(), |n| n.to_string()),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    out
+}
+
+fn epoch_ago(t: Option<u64>) -> String {
+    let Some(t) = t else {
+        return String::new();
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ago(Some(now.saturating_sub(t).saturating_mul(1000)))
+}
+
+fn status_name(code: i32) -> String {
+    halo_lrm::ExecStatus::from_code(code)
+        .map(|s| s.describe().to_string())
+        .unwrap_or_else(|| format!("status {code}"))
+}
+
+/// Failed operations and fail counts (crm_mon's "Failed Resource Actions" and
+/// "Migration Summary").
+fn render_failures(s: &Status) -> String {
+    let mut out = String::new();
+    if !s.failed_actions.is_empty() {
+        out.push_str("\nFailed resource actions:\n");
+        for f in &s.failed_actions {
+            let _ = write!(
+                out,
+                "  {} on {}: rc {}, {}",
+                f.operation,
+                f.node,
+                halo_lrm::OcfRc(f.rc),
+                status_name(f.op_status)
+            );
+            if let Some(r) = &f.exit_reason {
+                let _ = write!(out, ": {r}");
+            }
+            let when = epoch_ago(f.last_rc_change);
+            if !when.is_empty() {
+                let _ = write!(out, " ({when})");
+            }
+            out.push('\n');
+        }
+    }
+    if !s.fail_counts.is_empty() {
+        out.push_str("\nFail counts:\n");
+        for f in &s.fail_counts {
+            let count = if f.count >= 1_000_000 {
+                "INFINITY".to_string()
+            } else {
+                f.count.to_string()
+            };
+            let _ = write!(out, "  {} on {}: {count}", f.resource, f.node);
+            if let Some(op) = &f.operation {
+                let _ = write!(out, " ({op})");
+            }
+            out.push('\n');
+        }
+        out.push_str("  (`halo resource cleanup RESOURCE` forgets them)\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use halo_ipc::{
+        Counters, CrmStatus, FailCountStatus, FailedActionStatus, Membership, ResourceStatus,
+    };
+    use halo_types::{Generation, NodeName};
+
+    fn n(s: &str) -> NodeName {
+        NodeName::new(s).unwrap()
+    }
+
+    fn rsc(id: &str, parent: Option<&str>, role: &str, node: Option<&str>) -> ResourceStatus {
+        ResourceStatus {
+            id: id.into(),
+            class: "ocf".into(),
+            kind: "Dummy".into(),
+            role: role.into(),
+            node: node.map(n),
+            provider: Some("heartbeat".into()),
+            parent: parent.map(str::to_string),
+            target_role: None,
+        }
+    }
+
+    #[test]
+    fn the_status_reads_like_crm_mon() {
+        let mut stopped = rsc("db", None, "Stopped", None);
+        stopped.target_role = Some("Stopped".into());
+        let s = Status {
+            node: n("node1"),
+            cluster: "lab".into(),
+            generation: Generation(7),
+            nodes: vec![],
+            membership: Membership {
+                id: 3,
+                members: vec![n("node1"), n("node2")],
+                quorate: true,
+            },
+            dc: Some(n("node1")),
+            resources: vec![
+                rsc("ip", Some("web"), "Started", Some("node2")),
+                rsc("httpd", Some("web"), "Started", Some("node2")),
+                stopped,
+            ],
+            counters: Counters::default(),
+            failed_actions: vec![FailedActionStatus {
+                resource: "httpd".into(),
+                operation: "httpd_monitor_10000".into(),
+                node: n("node1"),
+                rc: 7,
+                op_status: 0,
+                exit_reason: Some("no pid".into()),
+                last_rc_change: None,
+            }],
+            fail_counts: vec![FailCountStatus {
+                resource: "httpd".into(),
+                node: n("node1"),
+                operation: Some("monitor_10000".into()),
+                count: 1,
+            }],
+            crm: Some(CrmStatus {
+                cib_version: "0.4.12".into(),
+                synced: true,
+                lease_lost: false,
+                fencing_enabled: false,
+                idle: Some(true),
+                warnings: vec!["fencing is not implemented yet".into()],
+            }),
+        };
+        let text = render(&s, View::Status);
+        let expect = [
+            "Membership 3: node1 node2 (quorate)",
+            "DC: node1   CIB: 0.4.12",
+            "! fencing is not implemented yet",
+            "RESOURCE  AGENT                ROLE                NODE",
+            "web:      group",
+            "  ip      ocf:heartbeat:Dummy  Started             node2",
+            "  httpd   ocf:heartbeat:Dummy  Started             node2",
+            "db        ocf:heartbeat:Dummy  Stopped (disabled)  -",
+            "Failed resource actions:",
+            "  httpd_monitor_10000 on node1: rc 7 (OCF_NOT_RUNNING), complete: no pid",
+            "Fail counts:",
+            "  httpd on node1: 1 (monitor_10000)",
+        ];
+        for line in expect {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! `halo watch`: a live stream of node, link and membership events.
+//! `halo watch`: a live stream of node, link and membership events, and of the
+//! resource manager's transitions, actions and failures.
 
 use std::process::ExitCode;
 
@@ -47,6 +48,53 @@ pub fn describe(e: &Event) -> String {
             )
         }
         Event::Lagged { missed } => format!("({missed} events missed: reading too slowly)"),
+        Event::TransitionStarted {
+            id,
+            actions,
+            summary,
+        } => {
+            let mut s = format!("transition {id} started: {actions} actions");
+            for line in summary {
+                s.push_str("\n    ");
+                s.push_str(line);
+            }
+            s
+        }
+        Event::TransitionComplete { id, aborted } => {
+            if *aborted {
+                format!("transition {id} ended (aborted; planning again)")
+            } else {
+                format!("transition {id} complete")
+            }
+        }
+        Event::TransitionAborted { id, reason } => format!("transition {id} aborted: {reason}"),
+        Event::Action {
+            node,
+            operation,
+            rc,
+            op_status,
+            failed,
+        } => format!(
+            "{operation} on {node}: rc {}, {}{}",
+            halo_lrm::OcfRc(*rc),
+            halo_lrm::ExecStatus::from_code(*op_status).map_or_else(
+                || format!("status {op_status}"),
+                |s| s.describe().to_string()
+            ),
+            if *failed { " — FAILED" } else { "" }
+        ),
+        Event::ActionFailed {
+            node,
+            operation,
+            detail,
+        } => format!("action {operation} on {node} failed: {detail}"),
+        Event::Crm { text, problem } => {
+            if *problem {
+                format!("crm: ! {text}")
+            } else {
+                format!("crm: {text}")
+            }
+        }
     }
 }
 
