@@ -334,7 +334,7 @@ static DIRECTIVES: &[Spec] = &[
         once(&mut b.no_quorum_policy, c, v)
     }),
     // ── later capabilities: parsed and kept, with a notice ──
-    d("auto_failback", T, L(CRM), |b, c, a| {
+    d("auto_failback", T, Acted, |b, c, a| {
         let s = one(a, "on, off or legacy")?;
         let v = if s.eq_ignore_ascii_case("legacy") {
             AutoFailback::Legacy
@@ -359,8 +359,8 @@ static DIRECTIVES: &[Spec] = &[
             once(&mut b.later.nice_failback, c, v)
         },
     ),
-    d("pacemaker", T, L(CRM), pacemaker),
-    d("crm", T, L(CRM), pacemaker),
+    d("pacemaker", T, Acted, pacemaker),
+    d("crm", T, Acted, pacemaker),
     d("respawn", W, L(CHILDREN), |b, c, a| {
         let v = child(a)?;
         b.later.respawn.push(Spanned {
