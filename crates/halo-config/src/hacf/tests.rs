@@ -871,7 +871,7 @@ fn later_directives_are_kept_with_one_notice_each() {
     assert_eq!(n.len(), text.lines().count() + 1 - 2, "{n:#?}");
     assert!(
         !n.iter()
-            .any(|s| s.contains("auto_failback") || s.contains(": crm:")),
+            .any(|s| s.contains(": auto_failback:") || s.contains(": crm:")),
         "{n:#?}"
     );
     assert!(n.iter().any(|s| s == "/etc/ha.d/ha.cf:9: stonith_host: kept for later: halo does not act on it yet (comes with fencing)"));
