@@ -128,7 +128,6 @@ const fn alias(name: &'static str, style: Style, note: &'static str, apply: Appl
 use Style::{Tokens as T, WholeLine as W};
 use Support::{Acted, Ignored, Later as L};
 
-const CRM: &str = "comes with the cluster resource manager";
 const FENCING: &str = "comes with fencing";
 const CHILDREN: &str = "supervised child processes are not implemented yet";
 const COMPRESSION: &str = "message compression is not implemented yet";
