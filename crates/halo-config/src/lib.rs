@@ -18,15 +18,15 @@
 //! use std::time::Duration;
 //! use halo_config::HaCf;
 //!
-//! let text = b"keepalive 100ms\ndeadtime 1\nucast eth0 10.0.0.2\nnode a b\nauto_failback on\n";
+//! let text = b"keepalive 100ms\ndeadtime 1\nucast eth0 10.0.0.2\nnode a b\nwatchdog /dev/watchdog\n";
 //! let parsed = HaCf::parse(Path::new("/etc/ha.d/ha.cf"), text).unwrap();
 //! assert_eq!(parsed.value.timing.deadtime, Duration::from_secs(1));
 //! assert_eq!(parsed.value.local_node("A").unwrap().as_str(), "a");
-//! // auto_failback is kept for later, and says so:
+//! // watchdog is kept for later, and says so:
 //! assert_eq!(
 //!     parsed.notices[0].to_string(),
-//!     "/etc/ha.d/ha.cf:5: auto_failback: kept for later: halo does not act on it yet \
-//!      (comes with the cluster resource manager)"
+//!     "/etc/ha.d/ha.cf:5: watchdog: kept for later: halo does not act on it yet \
+//!      (comes with fencing)"
 //! );
 //!
 //! let bad = HaCf::parse(Path::new("/etc/ha.d/ha.cf"), b"node a\nbcast eth0\nkeepalive 1\ndeadtime 1500ms\n");
