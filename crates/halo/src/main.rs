@@ -77,6 +77,10 @@ enum Command {
     #[command(after_help = CONFIGURE_EXAMPLES)]
     Configure(cmd::configure::Args),
     /// heartbeat's hb_standby: move groups away from this node (all, local or foreign).
+    /// heartbeat's cl_status queries (hbstatus, listnodes, nodestatus, nodetype,
+    /// listhblinks, hblinkstatus), with its output and exit codes.
+    #[command(name = "cl_status", alias = "cl-status")]
+    ClStatus(cmd::cl_status::Args),
     #[command(alias = "hb_standby")]
     Standby(cmd::failover::Args),
     /// heartbeat's hb_takeover: bring groups to this node (all, local or foreign).
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
         Command::Nodes(a) => cmd::status::run(&global, a, cmd::status::View::Nodes),
         Command::Links(a) => cmd::status::run(&global, a, cmd::status::View::Links),
         Command::Watch(a) => cmd::watch::run(&global, a),
+        Command::ClStatus(a) => cmd::cl_status::run(&global, a),
         Command::Membership(a) => cmd::membership::run(&global, a),
         Command::Send(a) => cmd::message::send(&global, a),
         Command::Listen(a) => cmd::message::listen(&global, a),

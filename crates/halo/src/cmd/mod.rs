@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod change;
+pub mod cl_status;
 pub mod configure;
 pub mod failover;
 pub mod init;
