@@ -550,7 +550,7 @@ impl<'a> Scheduler<'a> {
     /// `--show-scores` (`pe__show_node_scores`), labelled with the assignment
     /// function's name as Pacemaker does.
     pub fn record_scores(&mut self, r: RscId, comment: &str) {
-        if self.rflag(r, rf::REMOVED) {
+        if self.score_lines.is_none() || self.rflag(r, rf::REMOVED) {
             return;
         }
         let id = self.rscs[r].id.clone();
@@ -568,7 +568,7 @@ impl<'a> Scheduler<'a> {
                 })
             })
             .collect();
-        self.score_lines.extend(lines);
+        self.score_lines.get_or_insert_default().extend(lines);
         for c in self.rscs[r].children.clone() {
             self.record_scores(c, comment);
         }

@@ -1311,13 +1311,16 @@ impl<'a> Scheduler<'a> {
         };
         let mut count = 0;
         let mut last = 0i64;
-        for (k, v) in &self.nodes[n].attrs {
-            if fail_attr_matches(k, "fail-count-", &name, unique) {
-                match halo_cib::model::Score::parse(v) {
-                    Some(s) => count = add_scores(count, s.0),
-                    None => continue,
-                }
-            } else if fail_attr_matches(k, "last-failure-", &name, unique)
+        let node = &self.nodes[n];
+        for (k, v) in node.failures_of("fail-count-", &name) {
+            if fail_attr_matches(k, "fail-count-", &name, unique)
+                && let Some(s) = halo_cib::model::Score::parse(v)
+            {
+                count = add_scores(count, s.0);
+            }
+        }
+        for (k, v) in node.failures_of("last-failure-", &name) {
+            if fail_attr_matches(k, "last-failure-", &name, unique)
                 && let Some((x, _)) = scan_ll(v)
             {
                 last = last.max(x);

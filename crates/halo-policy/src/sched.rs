@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use halo_cib::model::{INFINITY, NvSet, Op};
 
-use crate::util::op_key;
+use crate::util::{is_op_key, op_key};
 
 /// Index of a node in [`Scheduler::nodes`] (which is sorted by name).
 pub type NodeId = usize;
@@ -230,6 +230,11 @@ pub struct Node {
     pub num_resources: i32,
     /// Resources active here, in discovery order.
     pub running: Vec<RscId>,
+    /// The `fail-count-*` and `last-failure-*` attributes sorted by name
+    /// ([`Node::index_failures`]): fail counts are looked up for every
+    /// resource on every node, and a scan of all attributes each time
+    /// would grow with resources × nodes × failures.
+    pub failures: Vec<(String, String)>,
 }
 
 impl Node {
@@ -251,7 +256,46 @@ impl Node {
             priority: 0,
             num_resources: 0,
             running: Vec::new(),
+            failures: Vec::new(),
         }
+    }
+
+    /// Rebuilds [`Node::failures`] from the attributes (after they change).
+    pub fn index_failures(&mut self) {
+        self.failures = self
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.starts_with("fail-count-") || k.starts_with("last-failure-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.failures.sort_unstable();
+    }
+
+    /// The failure attributes whose names start with `prefix` then `name`.
+    pub fn failures_of<'n>(
+        &'n self,
+        prefix: &'n str,
+        name: &'n str,
+    ) -> impl Iterator<Item = (&'n str, &'n str)> + 'n {
+        // Names with that start are contiguous in sorted order, from the
+        // first one not below `prefix + name`.
+        let below = |k: &str| {
+            let (k, p) = (k.as_bytes(), prefix.as_bytes());
+            let n = k.len().min(p.len());
+            match k[..n].cmp(&p[..n]) {
+                std::cmp::Ordering::Equal if k.len() < p.len() => true,
+                std::cmp::Ordering::Equal => &k[p.len()..] < name.as_bytes(),
+                o => o == std::cmp::Ordering::Less,
+            }
+        };
+        let first = self.failures.partition_point(|(k, _)| below(k));
+        self.failures[first..]
+            .iter()
+            .take_while(move |(k, _)| {
+                k.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(name))
+            })
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn standby(&self) -> bool {
@@ -478,7 +522,7 @@ pub struct Scheduler<'a> {
     /// The cluster status as unpacked (before scheduling), for display.
     pub status: Vec<String>,
     /// Score lines for `--show-scores`, in the order they were computed.
-    pub score_lines: Vec<String>,
+    pub score_lines: Option<Vec<String>>,
     /// History entries (by address) of recurring actions whose failure
     /// expired: their restart digest counts as changed.
     pub expired_recurring: std::collections::HashSet<usize>,
@@ -809,21 +853,28 @@ impl<'a> Scheduler<'a> {
         key: &str,
         node: Option<NodeId>,
     ) -> Vec<ActionId> {
-        let mut result = Vec::new();
-        for &a in list {
-            if self.actions[a].uuid != key {
-                continue;
+        let found = list
+            .iter()
+            .copied()
+            .filter(|&a| self.actions[a].uuid == key)
+            .collect();
+        self.claim_for_node(found, node)
+    }
+
+    /// The part of `find_actions` after matching the key: with a node, the
+    /// actions on it, and those on no node yet, which are placed there.
+    fn claim_for_node(&mut self, found: Vec<ActionId>, node: Option<NodeId>) -> Vec<ActionId> {
+        let Some(n) = node else {
+            return found;
+        };
+        let mut result = found;
+        result.retain(|&a| match self.actions[a].node {
+            None => {
+                self.actions[a].node = Some(n);
+                true
             }
-            match (node, self.actions[a].node) {
-                (None, _) => result.push(a),
-                (Some(n), None) => {
-                    self.actions[a].node = Some(n);
-                    result.push(a);
-                }
-                (Some(n), Some(an)) if an == n => result.push(a),
-                _ => {}
-            }
-        }
+            Some(an) => an == n,
+        });
         result
     }
 
@@ -835,18 +886,24 @@ impl<'a> Scheduler<'a> {
         task: &str,
         require_node: bool,
     ) -> Vec<ActionId> {
-        let key = op_key(&self.rscs[r].id, task, 0);
+        let id = &self.rscs[r].id;
+        let is_key = |a: &Action<'_>| is_op_key(&a.uuid, id, task, 0);
         if require_node {
             let Some(n) = node else { return Vec::new() };
             self.rscs[r]
                 .actions
                 .iter()
                 .copied()
-                .filter(|&a| self.actions[a].uuid == key && self.actions[a].node == Some(n))
+                .filter(|&a| self.actions[a].node == Some(n) && is_key(&self.actions[a]))
                 .collect()
         } else {
-            let list = self.rscs[r].actions.clone();
-            self.find_actions(&list, &key, node)
+            let found: Vec<ActionId> = self.rscs[r]
+                .actions
+                .iter()
+                .copied()
+                .filter(|&a| is_key(&self.actions[a]))
+                .collect();
+            self.claim_for_node(found, node)
         }
     }
 

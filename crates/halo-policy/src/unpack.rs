@@ -385,6 +385,7 @@ impl<'a> Scheduler<'a> {
                 node.attrs.insert("#site-name".into(), c);
             }
         }
+        node.index_failures();
     }
 
     /// `unpack_resources`: every configured resource, then sorted by priority.

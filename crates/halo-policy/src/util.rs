@@ -168,6 +168,31 @@ pub fn op_key(rsc: &str, task: &str, interval_ms: u32) -> String {
     format!("{rsc}_{task}_{interval_ms}")
 }
 
+/// Whether `key` is `op_key(rsc, task, interval_ms)`, without building it
+/// (lookups by key run for every resource on every node).
+pub fn is_op_key(key: &str, rsc: &str, task: &str, interval_ms: u32) -> bool {
+    let Some(rest) = key
+        .strip_prefix(rsc)
+        .and_then(|k| k.strip_prefix('_'))
+        .and_then(|k| k.strip_prefix(task))
+        .and_then(|k| k.strip_prefix('_'))
+    else {
+        return false;
+    };
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut v = interval_ms;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    rest.as_bytes() == &digits[start..]
+}
+
 /// `pcmk__numeric_strcasecmp`: case-insensitive, with digit runs compared as numbers.
 pub fn numeric_strcasecmp(a: &str, b: &str) -> Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -232,6 +257,26 @@ pub fn format_utc(epoch: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn op_keys_match_without_building() {
+        for (rsc, task, interval) in [
+            ("ip", "start", 0),
+            ("a_b", "monitor", 10_000),
+            ("x", "y", u32::MAX),
+        ] {
+            let key = op_key(rsc, task, interval);
+            assert!(is_op_key(&key, rsc, task, interval), "{key}");
+            assert!(
+                !is_op_key(&key, rsc, task, interval.wrapping_add(1)),
+                "{key}"
+            );
+            assert!(!is_op_key(&key, rsc, "stop", interval), "{key}");
+            assert!(!is_op_key(&key, "a", task, interval), "{key}");
+            assert!(!is_op_key(&format!("{key}0"), rsc, task, interval), "{key}");
+        }
+        assert!(!is_op_key("ip_start_00", "ip", "start", 0));
+    }
 
     #[test]
     fn durations_parse_like_pacemaker() {
