@@ -2514,4 +2514,22 @@ mod tests {
         assert_eq!(err.line, 18);
         assert!(err.to_string().contains("rsc_ticket"), "{err}");
     }
+
+    #[test]
+    fn errors_in_the_status_section_name_their_line() {
+        let text = "<cib>\n<configuration/>\n<status>\n<node_state id=\"1\">\n<lrm id=\"1\"><lrm_resources>\n<lrm_resource id=\"r\">\n<lrm_rsc_op id=\"r_last_0\" operation=\"start\" call-id=\"x\" rc-code=\"0\" op-status=\"0\"/>\n</lrm_resource></lrm_resources></lrm></node_state></status></cib>\n";
+        let err = Cib::from_xml(text).expect_err("bad call-id");
+        assert_eq!(err.line, 7);
+        assert!(err.to_string().contains("call-id"), "{err}");
+        let tree_err = Cib::from_element(&crate::xml::parse(text).expect("well-formed"))
+            .expect_err("bad call-id");
+        assert_eq!(err, tree_err);
+        let good = text.replace("call-id=\"x\"", "call-id=\"3\"");
+        assert!(Cib::from_xml(&good).is_ok());
+        let unknown = good.replace("op-status=\"0\"", "op-status=\"0\" colour=\"red\"");
+        let err = Cib::from_xml(&unknown).expect_err("unknown attribute");
+        assert!(err.to_string().contains("'colour'"), "{err}");
+        let nested = good.replace("<lrm_resources>", "<lrm_resources><lrm_resources/>");
+        assert_eq!(Cib::from_xml(&nested).expect_err("nested").line, 5);
+    }
 }

@@ -4,18 +4,20 @@
 //! matter, comments are not data. This module turns text into a tree of
 //! [`Element`]s (remembering the line each element started on, so that the typed
 //! reader can name it in errors) and writes a tree back as text. The typed model
-//! in [`crate::model`] is built from and written to this tree, and diffs
-//! ([`crate::diff`]) are computed on it.
+//! in [`crate::model`] is written to this tree, and diffs ([`crate::diff`]) are
+//! computed on it.
+//!
+//! Reading goes through `Pull`: start tags and element ends in document
+//! order, from text (the scanner in `scan`) or from a tree. The typed reader
+//! asks for whole subtrees where they are small (the configuration) and
+//! takes the status section tag by tag, so a large CIB never exists as a
+//! tree.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use quick_xml::XmlVersion;
-use quick_xml::events::attributes::Attribute;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::QName;
-
 use crate::error::{CibError, ErrorKind};
+pub(crate) use crate::scan::TextReader;
 
 /// One XML element: name, attributes in document order, child elements.
 ///
@@ -204,7 +206,7 @@ pub fn parse(text: &str) -> Result<Element<'_>, CibError> {
     let mut r = TextReader::new(text);
     let root = r
         .child()?
-        .ok_or_else(|| CibError::at(r.line, ErrorKind::Syntax("no root element".into())))?;
+        .ok_or_else(|| CibError::at(r.line(), ErrorKind::Syntax("no root element".into())))?;
     let root = r.whole(root)?.into_owned();
     r.finish()?;
     Ok(root)
@@ -226,221 +228,6 @@ pub(crate) trait Pull<'t, 'a: 't> {
     /// The whole element whose start tag `child` has just returned, children
     /// included; its end has then been read.
     fn whole(&mut self, tag: Cow<'t, Element<'a>>) -> Result<Cow<'t, Element<'a>>, CibError>;
-}
-
-/// Reads start tags and element ends from text (see [`Pull`]).
-pub(crate) struct TextReader<'a> {
-    text: &'a str,
-    reader: quick_xml::Reader<&'a [u8]>,
-    /// 1-based line of byte `counted`.
-    line: u32,
-    counted: usize,
-    /// Names and lines of the open elements, outermost first.
-    open: Vec<(Cow<'a, str>, u32)>,
-    /// The last tag handed out was self-closing: the next `child` ends it.
-    empty_open: bool,
-    /// The root element has been read.
-    seen_root: bool,
-    /// Attributes of the tag being read (reused: one exact allocation per tag).
-    scratch: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-}
-
-/// One step of the text.
-enum Token<'a> {
-    Start(Element<'a>),
-    Empty(Element<'a>),
-    End,
-    Eof,
-}
-
-impl<'a> TextReader<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        TextReader {
-            text,
-            reader: quick_xml::Reader::from_str(text),
-            line: 1,
-            counted: 0,
-            open: Vec::new(),
-            empty_open: false,
-            seen_root: false,
-            scratch: Vec::new(),
-        }
-    }
-
-    /// Advances `line` to byte `pos` (line numbers are counted as the reader
-    /// goes, instead of indexing every line start of a 200 MB text).
-    fn line_at(&mut self, pos: usize) -> u32 {
-        let pos = pos.min(self.text.len());
-        if pos >= self.counted {
-            let newlines =
-                memchr::memchr_iter(b'\n', &self.text.as_bytes()[self.counted..pos]).count();
-            self.line = self
-                .line
-                .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
-            self.counted = pos;
-            self.line
-        } else {
-            let newlines = memchr::memchr_iter(b'\n', &self.text.as_bytes()[..pos]).count();
-            u32::try_from(newlines + 1).unwrap_or(u32::MAX)
-        }
-    }
-
-    /// The next start tag, end tag or the end of the text; skips what is not data.
-    fn token(&mut self) -> Result<Token<'a>, CibError> {
-        loop {
-            let pos = clamp(self.reader.buffer_position(), self.text);
-            let ev = match self.reader.read_event() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let at = clamp(self.reader.error_position(), self.text);
-                    return Err(CibError::at(
-                        self.line_at(at),
-                        ErrorKind::Syntax(e.to_string()),
-                    ));
-                }
-            };
-            // The event started after any leading whitespace of the slice we consumed.
-            let start = pos + leading_ws(&self.text.as_bytes()[pos..]);
-            let line = self.line_at(start);
-            match ev {
-                Event::Start(s) => return Ok(Token::Start(self.start_element(&s, line)?)),
-                Event::Empty(s) => return Ok(Token::Empty(self.start_element(&s, line)?)),
-                Event::End(_) => return Ok(Token::End),
-                Event::Eof => return Ok(Token::Eof),
-                Event::Text(t) if t.bytes().all(|b| b.is_ascii_whitespace()) => {}
-                Event::Text(t) => {
-                    let raw = t.xml_content(XmlVersion::Implicit1_0);
-                    if !raw.trim().is_empty() {
-                        return Err(CibError::at(
-                            line,
-                            ErrorKind::Unsupported(format!(
-                                "text content {:?}",
-                                raw.trim().chars().take(40).collect::<String>()
-                            )),
-                        ));
-                    }
-                }
-                Event::CData(_) | Event::GeneralRef(_) => {
-                    return Err(CibError::at(
-                        line,
-                        ErrorKind::Unsupported("text content".into()),
-                    ));
-                }
-                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
-            }
-        }
-    }
-
-    /// The element of a start tag, attributes decoded, without children.
-    fn start_element(&mut self, s: &BytesStart<'_>, line: u32) -> Result<Element<'a>, CibError> {
-        let text = self.text;
-        let bad = |e: String| CibError::at(line, ErrorKind::Syntax(e));
-        self.scratch.clear();
-        for (key, raw) in split_attrs(s.attributes_raw()) {
-            let key = key.map_err(bad)?;
-            // Values without entities or whitespace to normalize are used as
-            // written (a fold without early exit, which the compiler vectorizes).
-            let plain = !raw.bytes().fold(false, |f, b| f | (b < 0x20) | (b == b'&'));
-            let value = if plain {
-                borrow_or_copy(text, raw)
-            } else {
-                let a = Attribute {
-                    key: QName(key),
-                    value: Cow::Borrowed(raw),
-                };
-                Cow::Owned(
-                    a.normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| bad(e.to_string()))?
-                        .into_owned(),
-                )
-            };
-            self.scratch.push((borrow_or_copy(text, key), value));
-        }
-        if let Some(dup) = duplicate_name(&self.scratch) {
-            return Err(bad(format!("duplicate attribute '{dup}'")));
-        }
-        Ok(Element {
-            name: borrow_or_copy(text, s.name().0),
-            // Large documents hold millions of these: exactly the room needed.
-            attrs: self.scratch.drain(..).collect(),
-            children: Vec::new(),
-            line,
-        })
-    }
-
-    /// Checks that nothing but comments and whitespace follows the root element.
-    pub(crate) fn finish(&mut self) -> Result<(), CibError> {
-        match self.child()? {
-            None => Ok(()),
-            Some(el) => Err(CibError::at(
-                el.line,
-                ErrorKind::Syntax("more than one root element".into()),
-            )),
-        }
-    }
-}
-
-impl<'t, 'a: 't> Pull<'t, 'a> for TextReader<'a> {
-    fn child(&mut self) -> Result<Option<Cow<'t, Element<'a>>>, CibError> {
-        if self.empty_open {
-            self.empty_open = false;
-            return Ok(None);
-        }
-        match self.token()? {
-            Token::Start(el) | Token::Empty(el) if self.open.is_empty() && self.seen_root => {
-                Err(CibError::at(
-                    el.line,
-                    ErrorKind::Syntax("more than one root element".into()),
-                ))
-            }
-            Token::Start(el) => {
-                self.seen_root = true;
-                self.open.push((el.name.clone(), el.line));
-                Ok(Some(Cow::Owned(el)))
-            }
-            Token::Empty(el) => {
-                self.seen_root = true;
-                self.empty_open = true;
-                Ok(Some(Cow::Owned(el)))
-            }
-            Token::End => match self.open.pop() {
-                Some(_) => Ok(None),
-                None => Err(CibError::at(
-                    self.line,
-                    ErrorKind::Syntax("unexpected end tag".into()),
-                )),
-            },
-            Token::Eof => match self.open.last() {
-                Some((name, line)) => Err(CibError::at(
-                    *line,
-                    ErrorKind::Syntax(format!("element <{name}> is never closed")),
-                )),
-                None => Ok(None),
-            },
-        }
-    }
-
-    fn whole(&mut self, tag: Cow<'t, Element<'a>>) -> Result<Cow<'t, Element<'a>>, CibError> {
-        if self.empty_open {
-            self.empty_open = false;
-            return Ok(tag);
-        }
-        let mut stack = vec![tag.into_owned()];
-        loop {
-            match self.child()? {
-                Some(c) => stack.push(c.into_owned()),
-                None => {
-                    let done = stack.pop().ok_or_else(|| {
-                        CibError::at(self.line, ErrorKind::Syntax("unexpected end tag".into()))
-                    })?;
-                    match stack.last_mut() {
-                        Some(parent) => parent.children.push(done),
-                        None => return Ok(Cow::Owned(done)),
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Walks an [`Element`] tree (see [`Pull`]).
@@ -477,101 +264,6 @@ impl<'t, 'a: 't> Pull<'t, 'a> for TreeReader<'t, 'a> {
     fn whole(&mut self, tag: Cow<'t, Element<'a>>) -> Result<Cow<'t, Element<'a>>, CibError> {
         self.open.pop();
         Ok(tag)
-    }
-}
-
-fn clamp(pos: u64, text: &str) -> usize {
-    usize::try_from(pos).unwrap_or(usize::MAX).min(text.len())
-}
-
-fn leading_ws(b: &[u8]) -> usize {
-    b.iter().take_while(|c| c.is_ascii_whitespace()).count()
-}
-
-/// `part` as a slice of `text` with `text`'s lifetime when it lies inside it
-/// (quick-xml hands out slices of the input it reads from).
-fn within<'a>(text: &'a str, part: &str) -> Option<&'a str> {
-    let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-    let end = start.checked_add(part.len())?;
-    text.get(start..end)
-}
-
-/// `part` borrowed from `text` when possible, otherwise copied.
-fn borrow_or_copy<'a>(text: &'a str, part: &str) -> Cow<'a, str> {
-    match within(text, part) {
-        Some(p) => Cow::Borrowed(p),
-        None => Cow::Owned(part.to_string()),
-    }
-}
-
-/// The attributes of a start tag (`raw`: the text after its name) as
-/// `(name, raw value)` pairs, or an error for the first malformed one.
-///
-/// quick-xml's attribute iterator walks every byte and allocates for its
-/// duplicate check; this one jumps from quote to quote, which is a third of
-/// the reading time of a large CIB (hundreds of thousands of history entries
-/// with 18 attributes each).
-fn split_attrs(raw: &str) -> impl Iterator<Item = (Result<&str, String>, &str)> {
-    let b = raw.as_bytes();
-    let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
-    let mut i = 0;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        while i < b.len() && ws(b[i]) {
-            i += 1;
-        }
-        if failed || i == b.len() {
-            return None;
-        }
-        let start = i;
-        let mut odd = false;
-        while i < b.len() && !ws(b[i]) && b[i] != b'=' {
-            odd |= matches!(b[i], b'"' | b'\'' | b'<' | b'>');
-            i += 1;
-        }
-        let name = &raw[start..i];
-        while i < b.len() && ws(b[i]) {
-            i += 1;
-        }
-        let mut fail = |e: String| {
-            failed = true;
-            Some((Err(e), ""))
-        };
-        if name.is_empty() || odd {
-            return fail(format!("bad attribute name {name:?}"));
-        }
-        if b.get(i) != Some(&b'=') {
-            return fail(format!("attribute '{name}' has no value"));
-        }
-        i += 1;
-        while i < b.len() && ws(b[i]) {
-            i += 1;
-        }
-        let quote = match b.get(i) {
-            Some(&q @ (b'"' | b'\'')) => q,
-            _ => return fail(format!("the value of attribute '{name}' is not quoted")),
-        };
-        i += 1;
-        let Some(len) = memchr::memchr(quote, &b[i..]) else {
-            return fail(format!("the value of attribute '{name}' is not closed"));
-        };
-        let value = &raw[i..i + len];
-        i += len + 1;
-        Some((Ok(name), value))
-    })
-}
-
-/// The first attribute name that appears twice, if any.
-fn duplicate_name<'e>(attrs: &'e [(Cow<'_, str>, Cow<'_, str>)]) -> Option<&'e str> {
-    if attrs.len() <= 32 {
-        (1..attrs.len())
-            .find(|&i| attrs[..i].iter().any(|(k, _)| *k == attrs[i].0))
-            .map(|i| attrs[i].0.as_ref())
-    } else {
-        // Quadratic checks of long lists invite denial of service.
-        let mut names: Vec<&str> = attrs.iter().map(|(k, _)| k.as_ref()).collect();
-        names.sort_unstable();
-        names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
 }
 
