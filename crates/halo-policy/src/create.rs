@@ -531,8 +531,8 @@ impl<'a> Scheduler<'a> {
         } else {
             task
         };
-        let result = self.digest_cmp(refs, r, op, n);
-        if self.only_sanitized_changed(op, result) {
+        let (result, only_sanitized) = self.digest_cmp(refs, r, op, n);
+        if only_sanitized {
             return false;
         }
         match result {

@@ -49,13 +49,20 @@ pub fn target_rc(op: &LrmRscOp) -> i32 {
 }
 
 /// `action:transition:target-rc:uuid` → (action, transition, target rc).
+/// Every history entry has one, so plain digits are read without the
+/// general parser.
 fn decode_transition_key(key: &str) -> Option<(i32, i32, i32)> {
-    let mut it = key.splitn(4, ':');
-    let a = it.next()?.trim().parse().ok()?;
-    let t = it.next()?.trim().parse().ok()?;
-    let rc = it.next()?.trim().parse().ok()?;
-    it.next()?;
-    Some((a, t, rc))
+    fn number(s: &str) -> Option<i32> {
+        let b = s.as_bytes();
+        if !b.is_empty() && b.len() <= 9 && b.iter().all(u8::is_ascii_digit) {
+            return Some(b.iter().fold(0, |v, &d| v * 10 + i32::from(d - b'0')));
+        }
+        s.trim().parse().ok()
+    }
+    let (a, rest) = key.split_once(':')?;
+    let (t, rest) = rest.split_once(':')?;
+    let (rc, _uuid) = rest.split_once(':')?;
+    Some((number(a)?, number(t)?, number(rc)?))
 }
 
 /// The transition key part of `op-status:rc;key`, with its uuid and transition id.
@@ -825,7 +832,7 @@ impl<'a> Scheduler<'a> {
         if h.task != "start" && h.task != "monitor" {
             return false;
         }
-        let d = self.digest_cmp(refs, h.rsc, h.op, h.node);
+        let (d, _) = self.digest_cmp(refs, h.rsc, h.op, h.node);
         !matches!(
             d,
             crate::digest::DigestResult::Unknown | crate::digest::DigestResult::Match
@@ -1301,26 +1308,29 @@ impl<'a> Scheduler<'a> {
         effective: bool,
         xml_op: Option<&LrmRscOp>,
     ) -> (i32, i64) {
+        let node = &self.nodes[n];
+        if node.failures.is_empty() {
+            return (0, 0);
+        }
         let rsc = &self.rscs[r];
         let unique = rsc.flags & rf::UNIQUE != 0;
-        let name_full = rsc.history_id.clone().unwrap_or_else(|| rsc.id.clone());
+        let name_full = rsc.history_id.as_deref().unwrap_or(&rsc.id);
         let name = if unique {
             name_full
         } else {
-            clone_strip(&name_full).to_string()
+            clone_strip(name_full)
         };
         let mut count = 0;
         let mut last = 0i64;
-        let node = &self.nodes[n];
-        for (k, v) in node.failures_of("fail-count-", &name) {
-            if fail_attr_matches(k, "fail-count-", &name, unique)
+        for (k, v) in node.failures_of("fail-count-", name) {
+            if fail_attr_matches(k, "fail-count-", name, unique)
                 && let Some(s) = halo_cib::model::Score::parse(v)
             {
                 count = add_scores(count, s.0);
             }
         }
-        for (k, v) in node.failures_of("last-failure-", &name) {
-            if fail_attr_matches(k, "last-failure-", &name, unique)
+        for (k, v) in node.failures_of("last-failure-", name) {
+            if fail_attr_matches(k, "last-failure-", name, unique)
                 && let Some((x, _)) = scan_ll(v)
             {
                 last = last.max(x);
@@ -1467,6 +1477,15 @@ fn fail_attr_matches(key: &str, prefix: &str, name: &str, unique: bool) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transition_keys_decode() {
+        assert_eq!(decode_transition_key("3:1:7:uuid"), Some((3, 1, 7)));
+        assert_eq!(decode_transition_key(" 3: -1:+0:u:v"), Some((3, -1, 0)));
+        assert_eq!(decode_transition_key("3:1:7"), None);
+        assert_eq!(decode_transition_key("3:x:7:u"), None);
+        assert_eq!(decode_transition_key("99999999999:1:7:u"), None);
+    }
 
     #[test]
     fn fail_count_names() {

@@ -166,7 +166,6 @@ impl<'a> sched::Scheduler<'a> {
             op_defaults: cib.configuration.op_defaults.as_deref().unwrap_or(&[]),
             notices: Vec::new(),
             score_lines: None,
-            last_secure_digest: String::new(),
             param_cache: Default::default(),
             relations: Default::default(),
             expired_recurring: Default::default(),

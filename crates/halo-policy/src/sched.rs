@@ -507,8 +507,6 @@ pub struct Scheduler<'a> {
     pub rsc_defaults: &'a [NvSet],
     pub op_defaults: &'a [NvSet],
     pub notices: Vec<Notice>,
-    /// The secure digest computed by the last digest comparison.
-    pub last_secure_digest: String,
     /// The resource whose score changes are recorded (`--explain`), by id
     /// until resources are unpacked.
     pub explain_id: Option<String>,

@@ -9,35 +9,34 @@ use std::cmp::Ordering;
 /// left run while `cmp(left, right) <= 0`. Stable. For a transitive comparison
 /// this equals any stable sort; for the few non-transitive comparisons Pacemaker
 /// uses it reproduces GLib's result exactly.
-pub fn glib_sort<T: Clone>(v: &mut Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
+pub fn glib_sort<T: Clone>(v: &mut [T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
+    let mut buf = Vec::with_capacity(v.len());
+    merge_sort(v, &mut buf, cmp);
+}
+
+/// Sorts `v` in place, merging through `buf` (one buffer for all levels).
+fn merge_sort<T: Clone>(v: &mut [T], buf: &mut Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
     if v.len() < 2 {
         return;
     }
-    let sorted = merge_sort(v, cmp);
-    *v = sorted;
-}
-
-fn merge_sort<T: Clone>(v: &[T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) -> Vec<T> {
-    if v.len() < 2 {
-        return v.to_vec();
-    }
     let mid = v.len().div_ceil(2);
-    let left = merge_sort(&v[..mid], cmp);
-    let right = merge_sort(&v[mid..], cmp);
-    let mut out = Vec::with_capacity(v.len());
+    merge_sort(&mut v[..mid], buf, cmp);
+    merge_sort(&mut v[mid..], buf, cmp);
+    buf.clear();
+    let (left, right) = v.split_at(mid);
     let (mut i, mut j) = (0, 0);
     while i < left.len() && j < right.len() {
         if cmp(&left[i], &right[j]) != Ordering::Greater {
-            out.push(left[i].clone());
+            buf.push(left[i].clone());
             i += 1;
         } else {
-            out.push(right[j].clone());
+            buf.push(right[j].clone());
             j += 1;
         }
     }
-    out.extend_from_slice(&left[i..]);
-    out.extend_from_slice(&right[j..]);
-    out
+    buf.extend_from_slice(&left[i..]);
+    buf.extend_from_slice(&right[j..]);
+    v.clone_from_slice(buf);
 }
 
 /// Inserts like `g_list_insert_sorted`: before the first element `e` with
