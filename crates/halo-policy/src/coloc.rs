@@ -1,8 +1,6 @@
 //! Colocation arithmetic: which colocations apply to a resource, and how they
 //! change node scores (for placement) or promotion priorities (for roles).
 
-use std::collections::HashMap;
-
 use halo_cib::model::{INFINITY, add_scores};
 
 use crate::sched::*;
@@ -338,7 +336,7 @@ impl<'a> Scheduler<'a> {
         let values: Vec<Option<String>> = (0..self.nodes.len())
             .map(|n| self.coloc_node_attr(n, attr).map(str::to_ascii_lowercase))
             .collect();
-        let mut best_by_value: HashMap<Option<&str>, i32> = HashMap::new();
+        let mut best_by_value: HashMap<Option<&str>, i32> = HashMap::default();
         for (n, a) in self.rscs[r].allowed.iter().enumerate() {
             let Some(a) = a else { continue };
             if a.score > -INFINITY && self.node_available(n, None) {

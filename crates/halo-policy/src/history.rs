@@ -59,10 +59,13 @@ fn decode_transition_key(key: &str) -> Option<(i32, i32, i32)> {
         }
         s.trim().parse().ok()
     }
-    let (a, rest) = key.split_once(':')?;
-    let (t, rest) = rest.split_once(':')?;
-    let (rc, _uuid) = rest.split_once(':')?;
-    Some((number(a)?, number(t)?, number(rc)?))
+    let mut colons = key.bytes().enumerate().filter(|&(_, b)| b == b':');
+    let (a, t, rc) = (colons.next()?.0, colons.next()?.0, colons.next()?.0);
+    Some((
+        number(&key[..a])?,
+        number(&key[a + 1..t])?,
+        number(&key[t + 1..rc])?,
+    ))
 }
 
 /// The transition key part of `op-status:rc;key`, with its uuid and transition id.
@@ -1309,9 +1312,6 @@ impl<'a> Scheduler<'a> {
         xml_op: Option<&LrmRscOp>,
     ) -> (i32, i64) {
         let node = &self.nodes[n];
-        if node.failures.is_empty() {
-            return (0, 0);
-        }
         let rsc = &self.rscs[r];
         let unique = rsc.flags & rf::UNIQUE != 0;
         let name_full = rsc.history_id.as_deref().unwrap_or(&rsc.id);
@@ -1320,6 +1320,9 @@ impl<'a> Scheduler<'a> {
         } else {
             clone_strip(name_full)
         };
+        if !name.contains('#') && !node.failed.contains(name) {
+            return (0, 0);
+        }
         let mut count = 0;
         let mut last = 0i64;
         for (k, v) in node.failures_of("fail-count-", name) {

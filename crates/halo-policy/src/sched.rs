@@ -6,11 +6,18 @@
 //! documentation). Lists that Pacemaker builds by prepending are stored in
 //! insertion order here and walked backwards where the walking order matters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use halo_cib::model::{INFINITY, NvSet, Op};
 
 use crate::util::{is_op_key, op_key};
+
+/// The hash maps of the scheduler: a fast hash with a random seed per
+/// process (nothing may depend on their order: the determinism test runs
+/// every input twice).
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// See [`HashMap`].
+pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Index of a node in [`Scheduler::nodes`] (which is sorted by name).
 pub type NodeId = usize;
@@ -235,11 +242,15 @@ pub struct Node {
     /// resource on every node, and a scan of all attributes each time
     /// would grow with resources × nodes × failures.
     pub failures: Vec<(String, String)>,
+    /// The resource names those attributes are for (the part before `#`,
+    /// with and without a clone instance suffix): most resources have no
+    /// failures, and this says so at once.
+    pub failed: HashSet<String>,
 }
 
 impl Node {
     pub fn new(id: &str, name: &str, weight: i32) -> Self {
-        let mut attrs = HashMap::new();
+        let mut attrs = HashMap::default();
         attrs.insert("#kind".to_string(), "cluster".to_string());
         Node {
             id: id.to_string(),
@@ -257,6 +268,7 @@ impl Node {
             num_resources: 0,
             running: Vec::new(),
             failures: Vec::new(),
+            failed: HashSet::default(),
         }
     }
 
@@ -269,6 +281,18 @@ impl Node {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         self.failures.sort_unstable();
+        self.failed.clear();
+        for (k, _) in &self.failures {
+            let rest = k
+                .strip_prefix("fail-count-")
+                .or_else(|| k.strip_prefix("last-failure-"))
+                .unwrap_or(k);
+            if let Some((name, _)) = rest.split_once('#') {
+                self.failed.insert(name.to_string());
+                self.failed
+                    .insert(crate::history::clone_strip(name).to_string());
+            }
+        }
     }
 
     /// The failure attributes whose names start with `prefix` then `name`.
@@ -523,7 +547,7 @@ pub struct Scheduler<'a> {
     pub score_lines: Option<Vec<String>>,
     /// History entries (by address) of recurring actions whose failure
     /// expired: their restart digest counts as changed.
-    pub expired_recurring: std::collections::HashSet<usize>,
+    pub expired_recurring: HashSet<usize>,
     /// Union of the flags of the orderings between two actions.
     pub relations: HashMap<(ActionId, ActionId), u32>,
     /// Per-(resource, node) parameter cache for digests and rules.
