@@ -193,8 +193,8 @@ struct History<'a> {
     rsc: RscId,
     node: NodeId,
     op: &'a LrmRscOp,
-    task: String,
-    key: String,
+    task: &'a str,
+    key: &'a str,
     interval_ms: u32,
     expected: i32,
     exit: i32,
@@ -711,8 +711,8 @@ impl<'a> Scheduler<'a> {
             rsc: r,
             node: n,
             op,
-            task: op.operation.clone(),
-            key: history_key(op).to_string(),
+            task: &op.operation,
+            key: history_key(op),
             interval_ms: u32::try_from(op.interval).unwrap_or(u32::MAX),
             expected: target_rc(op),
             exit: op.rc_code,
@@ -772,15 +772,15 @@ impl<'a> Scheduler<'a> {
 
     /// `unpack_failure_handling`: the configured on-fail and role after failure.
     fn failure_handling(&mut self, refs: &Refs<'a>, h: &History<'_>) -> (OnFail, Role) {
-        let config = self.find_op_config(h.rsc, &h.task, h.interval_ms, true);
-        let meta = self.action_meta(refs, h.rsc, Some(h.node), &h.task, h.interval_ms, config);
+        let config = self.find_op_config(h.rsc, h.task, h.interval_ms, true);
+        let meta = self.action_meta(refs, h.rsc, Some(h.node), h.task, h.interval_ms, config);
         let of = self.parse_on_fail(
             h.rsc,
-            &h.task,
+            h.task,
             h.interval_ms,
             meta.get("on-fail").map(String::as_str),
         );
-        (of, Self::role_after_failure(&h.task, of))
+        (of, Self::role_after_failure(h.task, of))
     }
 
     /// `check_operation_expiry`.
@@ -1045,7 +1045,7 @@ impl<'a> Scheduler<'a> {
         if *on_fail < config_on_fail {
             *on_fail = config_on_fail;
         }
-        match h.task.as_str() {
+        match h.task {
             "stop" => self.resource_location(r, Some(h.node), -INFINITY, "__stop_fail__"),
             "promote" => self.rscs[r].orig_role = Role::Promoted,
             "demote" => {
@@ -1137,7 +1137,7 @@ impl<'a> Scheduler<'a> {
         }
         if self.rscs[h.rsc].pending_action.is_none() && !is_probe(h.op) {
             self.rscs[h.rsc].pending_node = Some(h.node);
-            self.rscs[h.rsc].pending_action = Some(h.task.clone());
+            self.rscs[h.rsc].pending_action = Some(h.task.to_string());
         }
     }
 

@@ -802,7 +802,7 @@ impl<'a> Scheduler<'a> {
                 if !include_disabled && op.enabled == Some(false) {
                     return false;
                 }
-                crate::util::parse_interval(Some(&op.interval)) == interval && op.name == name
+                op.name == name && crate::util::parse_interval(Some(&op.interval)) == interval
             })
         };
         find(name, interval_ms).or_else(|| {
