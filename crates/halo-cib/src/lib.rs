@@ -1,11 +1,21 @@
 //! The cluster information base (CIB): a typed model of Pacemaker's CIB schema.
 //!
 //! ```text
-//!   cib.xml ──xml::parse──▶ Element tree ──Cib::from_element──▶ Cib (typed)
-//!                               ▲                                  │
-//!                               └────────── Cib::to_element ◀──────┘
+//!   cib.xml ──Cib::from_xml──────────────────────────────────────▶ Cib (typed)
+//!      │      (scan: tags as they are read; the configuration         │
+//!      │       through a small tree, the status section directly)     │
+//!      └──xml::parse──▶ Element tree ──Cib::from_element──▶ Cib       │
+//!                           ▲                                         │
+//!                           └──────────── Cib::to_element ◀───────────┘
 //!   Cib a, Cib b ──diff──▶ CibDiff ──apply(a)──▶ b
 //! ```
+//!
+//! Reading is built for large CIBs: 10,000 resources on 32 nodes make a
+//! 200 MB file, nearly all of it the status section's 320,000 operation
+//! history entries. Those are built as the text is read (no element tree
+//! for them), by one reader that serves text and trees alike
+//! (`xml::Pull`), with an XML scanner of our own (`scan`) that reads each
+//! byte once.
 //!
 //! * [`model`]: the configuration (cluster options, nodes, primitives, groups,
 //!   clones, defaults, location/colocation/order constraints with resource sets
@@ -25,6 +35,7 @@ pub mod error;
 pub mod haresources;
 pub mod model;
 mod read;
+mod scan;
 pub mod version;
 pub mod xml;
 

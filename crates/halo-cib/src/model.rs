@@ -12,7 +12,7 @@ use std::fmt;
 use crate::error::{CibError, ErrorKind};
 use crate::read::{Attrs, bool_str, boolean, duplicate_child, int, unsupported_child};
 use crate::version::Version;
-use crate::xml::Element;
+use crate::xml::{Element, Pull, TextReader, TreeReader};
 
 /// `INFINITY` in Pacemaker's score arithmetic.
 pub const INFINITY: i32 = 1_000_000;
@@ -1797,42 +1797,133 @@ pub struct LrmRscOp {
 
 const LEGACY_TIMES: &[&str] = &["last_run", "last_rc_change", "exec_time", "queue_time"];
 
+/// The attributes of `<lrm_rsc_op>`, in the order [`LrmRscOp::from_element`]
+/// checks them.
+const OP_FIELDS: [&str; 24] = [
+    "id",
+    "operation_key",
+    "operation",
+    "call-id",
+    "rc-code",
+    "op-status",
+    "interval",
+    "transition-key",
+    "transition-magic",
+    "on_node",
+    "crm_feature_set",
+    "crm-debug-origin",
+    "exit-reason",
+    "last-run",
+    "last-rc-change",
+    "exec-time",
+    "queue-time",
+    "op-digest",
+    "op-restart-digest",
+    "op-force-restart",
+    "op-secure-params",
+    "op-secure-digest",
+    "migrate_source",
+    "migrate_target",
+];
+
+/// The index of attribute `name` in [`OP_FIELDS`] (a `match` compiles to a
+/// jump on the length, where a search compares with every name).
+fn op_field(name: &str) -> Option<usize> {
+    Some(match name {
+        "id" => 0,
+        "operation_key" => 1,
+        "operation" => 2,
+        "call-id" => 3,
+        "rc-code" => 4,
+        "op-status" => 5,
+        "interval" => 6,
+        "transition-key" => 7,
+        "transition-magic" => 8,
+        "on_node" => 9,
+        "crm_feature_set" => 10,
+        "crm-debug-origin" => 11,
+        "exit-reason" => 12,
+        "last-run" => 13,
+        "last-rc-change" => 14,
+        "exec-time" => 15,
+        "queue-time" => 16,
+        "op-digest" => 17,
+        "op-restart-digest" => 18,
+        "op-force-restart" => 19,
+        "op-secure-params" => 20,
+        "op-secure-digest" => 21,
+        "migrate_source" => 22,
+        "migrate_target" => 23,
+        _ => return None,
+    })
+}
+
 impl LrmRscOp {
+    /// Reads one history entry. Large CIBs hold hundreds of thousands of
+    /// these, so the attributes are matched in one pass instead of asked for
+    /// one by one; the checks and their order are those of [`Attrs`].
     fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
-        let mut a = Attrs::new(el);
-        let mut op = LrmRscOp {
-            id: a.req("id")?,
-            operation_key: a.opt("operation_key"),
-            operation: a.req("operation")?,
-            call_id: req_int(&mut a, el, "call-id")?,
-            rc_code: req_int(&mut a, el, "rc-code")?,
-            op_status: req_int(&mut a, el, "op-status")?,
-            interval: a.opt_parse("interval", "milliseconds", int)?.unwrap_or(0),
-            transition_key: a.opt("transition-key"),
-            transition_magic: a.opt("transition-magic"),
-            on_node: a.opt("on_node"),
-            crm_feature_set: a.opt("crm_feature_set"),
-            crm_debug_origin: a.opt("crm-debug-origin"),
-            exit_reason: a.opt("exit-reason"),
-            last_run: a.opt("last-run"),
-            last_rc_change: a.opt("last-rc-change"),
-            exec_time: a.opt("exec-time"),
-            queue_time: a.opt("queue-time"),
-            op_digest: a.opt("op-digest"),
-            op_restart_digest: a.opt("op-restart-digest"),
-            op_force_restart: a.opt("op-force-restart"),
-            op_secure_params: a.opt("op-secure-params"),
-            op_secure_digest: a.opt("op-secure-digest"),
-            migrate_source: a.opt("migrate_source"),
-            migrate_target: a.opt("migrate_target"),
-            legacy_times: Vec::new(),
-        };
-        for name in LEGACY_TIMES {
-            if let Some(v) = a.opt(name) {
-                op.legacy_times.push((name.to_string(), v));
+        const FIELDS: usize = OP_FIELDS.len();
+        const NAMES: [&str; FIELDS] = OP_FIELDS;
+        let mut v: [Option<&str>; FIELDS] = [None; FIELDS];
+        let mut legacy: [Option<&str>; LEGACY_TIMES.len()] = [None; LEGACY_TIMES.len()];
+        let mut unknown = None;
+        for (name, value) in &el.attrs {
+            if let Some(i) = op_field(name) {
+                v[i] = Some(value);
+            } else if let Some(i) = LEGACY_TIMES.iter().position(|n| n == name) {
+                legacy[i] = Some(value);
+            } else if unknown.is_none() {
+                unknown = Some(name);
             }
         }
-        a.finish()?;
+        let missing = |i: usize| {
+            CibError::at(
+                el.line,
+                ErrorKind::Missing {
+                    element: el.name.to_string(),
+                    attribute: NAMES[i].to_string(),
+                },
+            )
+        };
+        let opt = |i: usize| v[i].map(str::to_string);
+        let op = LrmRscOp {
+            id: v[0].ok_or_else(|| missing(0))?.to_string(),
+            operation_key: opt(1),
+            operation: v[2].ok_or_else(|| missing(2))?.to_string(),
+            call_id: int_attr(el, NAMES[3], v[3], "an integer")?.ok_or_else(|| missing(3))?,
+            rc_code: int_attr(el, NAMES[4], v[4], "an integer")?.ok_or_else(|| missing(4))?,
+            op_status: int_attr(el, NAMES[5], v[5], "an integer")?.ok_or_else(|| missing(5))?,
+            interval: int_attr(el, NAMES[6], v[6], "milliseconds")?.unwrap_or(0),
+            transition_key: opt(7),
+            transition_magic: opt(8),
+            on_node: opt(9),
+            crm_feature_set: opt(10),
+            crm_debug_origin: opt(11),
+            exit_reason: opt(12),
+            last_run: opt(13),
+            last_rc_change: opt(14),
+            exec_time: opt(15),
+            queue_time: opt(16),
+            op_digest: opt(17),
+            op_restart_digest: opt(18),
+            op_force_restart: opt(19),
+            op_secure_params: opt(20),
+            op_secure_digest: opt(21),
+            migrate_source: opt(22),
+            migrate_target: opt(23),
+            legacy_times: LEGACY_TIMES
+                .iter()
+                .zip(legacy)
+                .filter_map(|(n, v)| Some((n.to_string(), v?.to_string())))
+                .collect(),
+        };
+        if let Some(name) = unknown {
+            return Err(CibError::at(
+                el.line,
+                ErrorKind::Unsupported(format!("attribute '{name}' on <{}>", el.name)),
+            ));
+        }
         no_children(el)?;
         Ok(op)
     }
@@ -1870,17 +1961,24 @@ impl LrmRscOp {
     }
 }
 
-fn req_int<T: std::str::FromStr>(
-    a: &mut Attrs<'_>,
+/// Attribute `name` with value `value` (if present) parsed as an integer.
+fn int_attr<T: std::str::FromStr>(
     el: &Element<'_>,
     name: &str,
-) -> Result<T, CibError> {
-    a.opt_parse(name, "an integer", int)?.ok_or_else(|| {
+    value: Option<&str>,
+    expected: &str,
+) -> Result<Option<T>, CibError> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    int(v).map(Some).ok_or_else(|| {
         CibError::at(
             el.line,
-            ErrorKind::Missing {
+            ErrorKind::BadValue {
                 element: el.name.to_string(),
                 attribute: name.to_string(),
+                value: v.to_string(),
+                expected: expected.to_string(),
             },
         )
     })
@@ -1921,6 +2019,68 @@ pub struct LrmResources {
     pub id: Option<String>,
     /// Per-resource histories.
     pub list: Vec<LrmResource>,
+}
+
+impl Lrm {
+    /// Reads an `<lrm>` whose start tag `el` has just been pulled.
+    fn read<'t, 'a: 't>(p: &mut impl Pull<'t, 'a>, el: &Element<'_>) -> Result<Self, CibError> {
+        let mut a = Attrs::new(el);
+        let mut lrm = Lrm {
+            id: a.opt("id"),
+            resources: None,
+        };
+        a.finish()?;
+        while let Some(x) = p.child()? {
+            if x.name != "lrm_resources" {
+                return Err(unsupported_child(el, &x));
+            }
+            if lrm.resources.is_some() {
+                return Err(duplicate_child(el, &x));
+            }
+            let mut a = Attrs::new(&x);
+            let mut rs = LrmResources {
+                id: a.opt("id"),
+                list: Vec::new(),
+            };
+            a.finish()?;
+            while let Some(r) = p.child()? {
+                if r.name != "lrm_resource" {
+                    return Err(unsupported_child(&x, &r));
+                }
+                rs.list.push(LrmResource::read(p, &r)?);
+            }
+            rs.list.shrink_to_fit();
+            lrm.resources = Some(rs);
+        }
+        Ok(lrm)
+    }
+}
+
+impl LrmResource {
+    /// Reads an `<lrm_resource>` whose start tag `el` has just been pulled.
+    fn read<'t, 'a: 't>(p: &mut impl Pull<'t, 'a>, el: &Element<'_>) -> Result<Self, CibError> {
+        let mut a = Attrs::new(el);
+        let mut lr = LrmResource {
+            id: a.req("id")?,
+            class: a.opt("class"),
+            provider: a.opt("provider"),
+            agent: a.opt("type"),
+            container: a.opt("container"),
+            shutdown_lock: a.opt("shutdown-lock"),
+            ops: Vec::new(),
+        };
+        a.finish()?;
+        while let Some(o) = p.child()? {
+            if o.name != "lrm_rsc_op" {
+                return Err(unsupported_child(el, &o));
+            }
+            lr.ops.push(LrmRscOp::from_element(&*p.whole(o)?)?);
+        }
+        // Most histories hold one or two entries; a growing Vec holds room
+        // for four (2 KB), hundreds of thousands of times over.
+        lr.ops.shrink_to_fit();
+        Ok(lr)
+    }
 }
 
 /// `<transient_attributes>` of a node.
@@ -1970,7 +2130,9 @@ pub struct NodeState {
 }
 
 impl NodeState {
-    fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
+    /// Reads a `<node_state>` whose start tag `el` has just been pulled, and
+    /// its children (the resource histories without a tree of their own).
+    fn read<'t, 'a: 't>(p: &mut impl Pull<'t, 'a>, el: &Element<'_>) -> Result<Self, CibError> {
         let mut a = Attrs::new(el);
         let mut ns = NodeState {
             id: a.req("id")?,
@@ -1990,10 +2152,11 @@ impl NodeState {
             lrm: None,
         };
         a.finish()?;
-        for c in &el.children {
+        while let Some(c) = p.child()? {
             match c.name.as_ref() {
                 "transient_attributes" if ns.transient.is_none() => {
-                    let mut a = Attrs::new(c);
+                    let c = p.whole(c)?;
+                    let mut a = Attrs::new(&c);
                     let mut t = TransientAttributes {
                         id: a.opt("id"),
                         ..TransientAttributes::default()
@@ -2003,60 +2166,14 @@ impl NodeState {
                         if !(take_set(x, "instance_attributes", &mut t.attributes)?
                             || take_set(x, "utilization", &mut t.utilization)?)
                         {
-                            return Err(unsupported_child(c, x));
+                            return Err(unsupported_child(&c, x));
                         }
                     }
                     ns.transient = Some(t);
                 }
-                "lrm" if ns.lrm.is_none() => {
-                    let mut a = Attrs::new(c);
-                    let mut lrm = Lrm {
-                        id: a.opt("id"),
-                        resources: None,
-                    };
-                    a.finish()?;
-                    for x in &c.children {
-                        if x.name != "lrm_resources" {
-                            return Err(unsupported_child(c, x));
-                        }
-                        if lrm.resources.is_some() {
-                            return Err(duplicate_child(c, x));
-                        }
-                        let mut a = Attrs::new(x);
-                        let mut rs = LrmResources {
-                            id: a.opt("id"),
-                            list: Vec::new(),
-                        };
-                        a.finish()?;
-                        for r in &x.children {
-                            if r.name != "lrm_resource" {
-                                return Err(unsupported_child(x, r));
-                            }
-                            let mut a = Attrs::new(r);
-                            let mut lr = LrmResource {
-                                id: a.req("id")?,
-                                class: a.opt("class"),
-                                provider: a.opt("provider"),
-                                agent: a.opt("type"),
-                                container: a.opt("container"),
-                                shutdown_lock: a.opt("shutdown-lock"),
-                                ops: Vec::new(),
-                            };
-                            a.finish()?;
-                            for o in &r.children {
-                                if o.name != "lrm_rsc_op" {
-                                    return Err(unsupported_child(r, o));
-                                }
-                                lr.ops.push(LrmRscOp::from_element(o)?);
-                            }
-                            rs.list.push(lr);
-                        }
-                        lrm.resources = Some(rs);
-                    }
-                    ns.lrm = Some(lrm);
-                }
-                "transient_attributes" | "lrm" => return Err(duplicate_child(el, c)),
-                _ => return Err(unsupported_child(el, c)),
+                "lrm" if ns.lrm.is_none() => ns.lrm = Some(Lrm::read(p, &c)?),
+                "transient_attributes" | "lrm" => return Err(duplicate_child(el, &c)),
+                _ => return Err(unsupported_child(el, &c)),
             }
         }
         Ok(ns)
@@ -2163,8 +2280,14 @@ pub struct Cib {
 
 impl Cib {
     /// Parses CIB XML text.
+    ///
+    /// The configuration is read through an element tree; the status section
+    /// (most of a large CIB) is built as it is read.
     pub fn from_xml(text: &str) -> Result<Self, CibError> {
-        Cib::from_element(&crate::xml::parse(text)?)
+        let mut p = TextReader::new(text);
+        let cib = Cib::read(&mut p)?;
+        p.finish()?;
+        Ok(cib)
     }
 
     /// Writes the CIB as indented XML.
@@ -2174,13 +2297,21 @@ impl Cib {
 
     /// Builds the typed model from an XML tree.
     pub fn from_element(el: &Element<'_>) -> Result<Self, CibError> {
+        Cib::read(&mut TreeReader::new(el))
+    }
+
+    /// Reads the root element and everything in it.
+    fn read<'t, 'a: 't>(p: &mut impl Pull<'t, 'a>) -> Result<Self, CibError> {
+        let el = p
+            .child()?
+            .ok_or_else(|| CibError::at(1, ErrorKind::Syntax("no root element".into())))?;
         if el.name != "cib" {
             return Err(CibError::at(
                 el.line,
                 ErrorKind::Structure(format!("root element is <{}>, expected <cib>", el.name)),
             ));
         }
-        let mut a = Attrs::new(el);
+        let mut a = Attrs::new(&el);
         let mut cib = Cib {
             version: Version {
                 admin_epoch: a.opt_parse("admin_epoch", "an integer", int)?.unwrap_or(0),
@@ -2204,17 +2335,17 @@ impl Cib {
         a.finish()?;
         let mut have_config = false;
         let mut have_status = false;
-        for c in &el.children {
+        while let Some(c) = p.child()? {
             match c.name.as_ref() {
                 "configuration" if !have_config => {
-                    cib.configuration = Configuration::from_element(c)?;
+                    cib.configuration = Configuration::from_element(&*p.whole(c)?)?;
                     have_config = true;
                 }
                 "status" if !have_status => {
-                    Attrs::new(c).finish()?;
-                    for s in &c.children {
+                    Attrs::new(&c).finish()?;
+                    while let Some(s) = p.child()? {
                         match s.name.as_ref() {
-                            "node_state" => cib.status.push(NodeState::from_element(s)?),
+                            "node_state" => cib.status.push(NodeState::read(p, &s)?),
                             "tickets" => {
                                 return Err(CibError::at(
                                     s.line,
@@ -2223,13 +2354,13 @@ impl Cib {
                                     ),
                                 ));
                             }
-                            _ => return Err(unsupported_child(c, s)),
+                            _ => return Err(unsupported_child(&c, &s)),
                         }
                     }
                     have_status = true;
                 }
-                "configuration" | "status" => return Err(duplicate_child(el, c)),
-                _ => return Err(unsupported_child(el, c)),
+                "configuration" | "status" => return Err(duplicate_child(&el, &c)),
+                _ => return Err(unsupported_child(&el, &c)),
             }
         }
         if !have_config {
@@ -2295,6 +2426,14 @@ mod tests {
         assert_eq!(Score(-999_999) + Score(-5), Score(-INFINITY));
         assert_eq!(Score(3) + Score(4), Score(7));
         assert_eq!(Score(INFINITY).to_string(), "INFINITY");
+    }
+
+    #[test]
+    fn history_entry_fields_are_indexed_in_order() {
+        for (i, name) in OP_FIELDS.iter().enumerate() {
+            assert_eq!(op_field(name), Some(i), "{name}");
+        }
+        assert_eq!(op_field("last_run"), None);
     }
 
     #[test]
@@ -2374,5 +2513,23 @@ mod tests {
         let err = Cib::from_xml(&text).expect_err("ticket");
         assert_eq!(err.line, 18);
         assert!(err.to_string().contains("rsc_ticket"), "{err}");
+    }
+
+    #[test]
+    fn errors_in_the_status_section_name_their_line() {
+        let text = "<cib>\n<configuration/>\n<status>\n<node_state id=\"1\">\n<lrm id=\"1\"><lrm_resources>\n<lrm_resource id=\"r\">\n<lrm_rsc_op id=\"r_last_0\" operation=\"start\" call-id=\"x\" rc-code=\"0\" op-status=\"0\"/>\n</lrm_resource></lrm_resources></lrm></node_state></status></cib>\n";
+        let err = Cib::from_xml(text).expect_err("bad call-id");
+        assert_eq!(err.line, 7);
+        assert!(err.to_string().contains("call-id"), "{err}");
+        let tree_err = Cib::from_element(&crate::xml::parse(text).expect("well-formed"))
+            .expect_err("bad call-id");
+        assert_eq!(err, tree_err);
+        let good = text.replace("call-id=\"x\"", "call-id=\"3\"");
+        assert!(Cib::from_xml(&good).is_ok());
+        let unknown = good.replace("op-status=\"0\"", "op-status=\"0\" colour=\"red\"");
+        let err = Cib::from_xml(&unknown).expect_err("unknown attribute");
+        assert!(err.to_string().contains("'colour'"), "{err}");
+        let nested = good.replace("<lrm_resources>", "<lrm_resources><lrm_resources/>");
+        assert_eq!(Cib::from_xml(&nested).expect_err("nested").line, 5);
     }
 }

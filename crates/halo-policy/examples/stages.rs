@@ -1,7 +1,24 @@
 //! Times the stages of `halo sim` on one CIB file (for BENCHMARKS.md):
 //! `cargo run --release -p halo-policy --example stages -- cib.xml`.
+//!
+//! Uses the allocator `halo sim` uses, and prints the resident memory after
+//! each stage (Linux: from `/proc/self/statm`).
 
 use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Resident memory in MB (0 where `/proc` is not available).
+fn rss_mb() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096 / (1024 * 1024)
+}
 
 fn main() {
     let Some(path) = std::env::args().nth(1) else {
@@ -17,6 +34,7 @@ fn main() {
         }
     };
     let t1 = Instant::now();
+    let m1 = rss_mb();
     let cib = match halo_cib::Cib::from_xml(&text) {
         Ok(c) => c,
         Err(e) => {
@@ -25,6 +43,7 @@ fn main() {
         }
     };
     let t2 = Instant::now();
+    let m2 = rss_mb();
     let now = halo_types::Timestamp::from_duration(Duration::from_secs(1_900_000_000));
     let t = match halo_policy::schedule(&cib, now) {
         Ok(t) => t,
@@ -34,10 +53,11 @@ fn main() {
         }
     };
     let t3 = Instant::now();
+    let m3 = rss_mb();
     let lines = halo_policy::format_summary(&t.summary);
     let t4 = Instant::now();
     println!(
-        "read {:?}  parse {:?}  schedule {:?}  format {:?}  ({} summary lines, {} graph actions)",
+        "read {:?} ({m1} MB)  parse {:?} ({m2} MB)  schedule {:?} ({m3} MB)  format {:?}  ({} summary lines, {} graph actions)",
         t1 - t0,
         t2 - t1,
         t3 - t2,

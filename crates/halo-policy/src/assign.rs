@@ -13,6 +13,14 @@ use halo_cib::model::{INFINITY, add_scores};
 use crate::nvsets::Refs;
 use crate::sched::*;
 
+/// The node placement strategies [`Scheduler::compare_nodes`] tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    Minimal,
+    Balanced,
+    Other,
+}
+
 impl<'a> Scheduler<'a> {
     /// `apply_node_criteria`.
     pub fn apply_node_criteria(&mut self, refs: &Refs<'a>) {
@@ -197,29 +205,23 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// `compare_nodes` for sorting allowed nodes (best first).
-    pub fn compare_nodes(
+    /// `compare_nodes` for sorting allowed nodes (best first): `a` and `b`
+    /// are a node and its score where the node can run resources,
+    /// `-INFINITY` where not.
+    fn compare_nodes(
         &self,
         a: (NodeId, i32),
         b: (NodeId, i32),
         preferred: Option<NodeId>,
+        strategy: Placement,
     ) -> Ordering {
-        let s1 = if self.node_available(a.0, None) {
-            a.1
-        } else {
-            -INFINITY
-        };
-        let s2 = if self.node_available(b.0, None) {
-            b.1
-        } else {
-            -INFINITY
-        };
+        let (s1, s2) = (a.1, b.1);
         match s2.cmp(&s1) {
             Ordering::Equal => {}
             o => return o,
         }
-        if self.placement_strategy != "minimal" {
-            if self.placement_strategy == "balanced" {
+        if strategy != Placement::Minimal {
+            if strategy == Placement::Balanced {
                 match self.compare_capacities(a.0, b.0) {
                     Ordering::Equal => {}
                     o => return o,
@@ -243,13 +245,30 @@ impl<'a> Scheduler<'a> {
 
     /// A resource's allowed nodes sorted best first (`pcmk__sort_nodes`).
     pub fn sorted_allowed(&self, t: &NodeTable, preferred: Option<NodeId>) -> Vec<(NodeId, i32)> {
-        let mut v: Vec<(NodeId, i32)> = t
+        let strategy = match self.placement_strategy.as_str() {
+            "minimal" => Placement::Minimal,
+            "balanced" => Placement::Balanced,
+            _ => Placement::Other,
+        };
+        // What the comparison reads does not change while sorting: look at
+        // each node once, not at both nodes of every comparison.
+        let mut v: Vec<(NodeId, i32, i32)> = t
             .iter()
             .enumerate()
-            .filter_map(|(n, a)| a.map(|a| (n, a.score)))
+            .filter_map(|(n, a)| {
+                let a = (*a)?;
+                let usable = if self.node_available(n, None) {
+                    a.score
+                } else {
+                    -INFINITY
+                };
+                Some((n, a.score, usable))
+            })
             .collect();
-        crate::util::glib_sort(&mut v, &mut |a, b| self.compare_nodes(*a, *b, preferred));
-        v
+        crate::util::glib_sort(&mut v, &mut |a, b| {
+            self.compare_nodes((a.0, a.2), (b.0, b.2), preferred, strategy)
+        });
+        v.into_iter().map(|(n, score, _)| (n, score)).collect()
     }
 
     /// `assign_best_node`.
@@ -550,7 +569,7 @@ impl<'a> Scheduler<'a> {
     /// `--show-scores` (`pe__show_node_scores`), labelled with the assignment
     /// function's name as Pacemaker does.
     pub fn record_scores(&mut self, r: RscId, comment: &str) {
-        if self.rflag(r, rf::REMOVED) {
+        if self.score_lines.is_none() || self.rflag(r, rf::REMOVED) {
             return;
         }
         let id = self.rscs[r].id.clone();
@@ -568,7 +587,7 @@ impl<'a> Scheduler<'a> {
                 })
             })
             .collect();
-        self.score_lines.extend(lines);
+        self.score_lines.get_or_insert_default().extend(lines);
         for c in self.rscs[r].children.clone() {
             self.record_scores(c, comment);
         }

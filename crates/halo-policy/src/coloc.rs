@@ -310,15 +310,12 @@ impl<'a> Scheduler<'a> {
             == 1
     }
 
-    /// `best_node_score_matching_attr`.
-    fn best_score_matching_attr(
-        &mut self,
-        c: usize,
-        r: RscId,
-        attr: &str,
-        value: Option<&str>,
-    ) -> i32 {
-        let col = self.colocations[c].clone();
+    /// `best_node_score_matching_attr` for every node at once: entry `n` is
+    /// the best score of `r` on an available node whose `attr` has the value
+    /// it has on node `n` (`-INFINITY` if none). Pacemaker computes it per
+    /// node, comparing with every node: quadratic in the number of nodes.
+    fn best_scores_matching_attr(&mut self, c: usize, r: RscId, attr: &str) -> Vec<i32> {
+        let col = &self.colocations[c];
         let mut saved: Option<NodeTable> = None;
         if r == col.dependent
             && col.explicit
@@ -334,21 +331,28 @@ impl<'a> Scheduler<'a> {
                 self.apply_location_primitive(r, l);
             }
         }
-        let mut best = -INFINITY;
+        // Values compare case-insensitively; nodes without the attribute match
+        // each other.
+        let values: Vec<Option<String>> = (0..self.nodes.len())
+            .map(|n| self.coloc_node_attr(n, attr).map(str::to_ascii_lowercase))
+            .collect();
+        let mut best_by_value: HashMap<Option<&str>, i32> = HashMap::default();
         for (n, a) in self.rscs[r].allowed.iter().enumerate() {
             let Some(a) = a else { continue };
-            if a.score > best && self.node_available(n, None) {
-                let nv = self.coloc_node_attr(n, attr);
-                let eq = match (nv, value) {
-                    (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-                    (None, None) => true,
-                    _ => false,
-                };
-                if eq {
-                    best = a.score;
-                }
+            if a.score > -INFINITY && self.node_available(n, None) {
+                let best = best_by_value.entry(values[n].as_deref()).or_insert(a.score);
+                *best = (*best).max(a.score);
             }
         }
+        let best = values
+            .iter()
+            .map(|v| {
+                best_by_value
+                    .get(&v.as_deref())
+                    .copied()
+                    .unwrap_or(-INFINITY)
+            })
+            .collect();
         if let Some(t) = saved {
             self.rscs[r].allowed = t;
         }
@@ -365,18 +369,21 @@ impl<'a> Scheduler<'a> {
         factor: f32,
         only_positive: bool,
     ) {
+        if nodes.iter().all(Option::is_none) {
+            return;
+        }
         let attr = self.colocations[c].node_attribute.clone();
-        #[allow(clippy::needless_range_loop)] // entries are updated while self is borrowed
-        for n in 0..nodes.len() {
-            let Some(cur) = nodes[n] else { continue };
-            let value = self.coloc_node_attr(n, &attr).map(str::to_string);
-            let score = self.best_score_matching_attr(c, source, &attr, value.as_deref());
+        let best = self.best_scores_matching_attr(c, source, &attr);
+        let mut dependent_on_one: Option<bool> = None;
+        for (n, entry) in nodes.iter_mut().enumerate() {
+            let Some(cur) = *entry else { continue };
+            let score = best[n];
             if factor < 0.0 && score < 0 {
                 let primary = self.colocations[c].primary;
                 let dependent = self.colocations[c].dependent;
                 if self.rscs[primary].stickiness >= -score
                     || !self.coloc_has_influence(c, None)
-                    || !self.allowed_on_one(dependent)
+                    || !*dependent_on_one.get_or_insert_with(|| self.allowed_on_one(dependent))
                 {
                     continue;
                 }
@@ -398,8 +405,9 @@ impl<'a> Scheduler<'a> {
                 }
             }
             let new_score = add_scores(delta, cur.score);
-            let entry = nodes[n].as_mut().map(|e| &mut e.score);
-            let Some(s) = entry else { continue };
+            let Some(s) = entry.as_mut().map(|e| &mut e.score) else {
+                continue;
+            };
             if only_positive && new_score < 0 && *s > 0 {
                 *s = INFINITY_HACK;
                 continue;

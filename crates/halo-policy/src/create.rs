@@ -3,7 +3,6 @@
 //! a resource's definition changed since it started.
 
 use halo_cib::model::LrmRscOp;
-use std::collections::HashMap;
 
 use crate::digest::DigestResult;
 use crate::nvsets::Refs;
@@ -376,7 +375,7 @@ impl<'a> Scheduler<'a> {
     pub fn handle_rsc_config_changes(&mut self, refs: &Refs<'a>) {
         let cib = self.cib;
         // Resources by id and by history id, in resource order.
-        let mut by_id: HashMap<String, Vec<RscId>> = HashMap::new();
+        let mut by_id: HashMap<String, Vec<RscId>> = HashMap::default();
         for (i, x) in self.rscs.iter().enumerate() {
             by_id.entry(x.id.clone()).or_default().push(i);
             if let Some(h) = &x.history_id
@@ -531,8 +530,8 @@ impl<'a> Scheduler<'a> {
         } else {
             task
         };
-        let result = self.digest_cmp(refs, r, op, n);
-        if self.only_sanitized_changed(op, result) {
+        let (result, only_sanitized) = self.digest_cmp(refs, r, op, n);
+        if only_sanitized {
             return false;
         }
         match result {

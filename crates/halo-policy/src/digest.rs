@@ -79,7 +79,12 @@ pub fn params_digest(params: &BTreeMap<String, String>) -> String {
     s.push_str("/>\n");
     let mut h = Md5::new();
     h.update(s.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    h.finalize()
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
 }
 
 fn filtered(name: &str) -> bool {
@@ -137,16 +142,6 @@ impl<'a> Scheduler<'a> {
         params_digest(&p)
     }
 
-    /// `only_sanitized_changed`: the digests differ only in private parameters
-    /// (crm_simulate treats its input as sanitized, and so does `halo sim`).
-    pub fn only_sanitized_changed(&self, op: &LrmRscOp, result: DigestResult) -> bool {
-        result != DigestResult::Match
-            && op
-                .op_secure_digest
-                .as_deref()
-                .is_some_and(|d| d == self.last_secure_digest)
-    }
-
     /// `pe_rsc_params`: a resource's instance attributes evaluated for a node
     /// (its own sets first, then its ancestors').
     pub fn rsc_params(
@@ -172,14 +167,16 @@ impl<'a> Scheduler<'a> {
         out
     }
 
-    /// `rsc_action_digest_cmp`.
+    /// `rsc_action_digest_cmp`, and whether the digests differ only in
+    /// private parameters (`only_sanitized_changed`: crm_simulate treats its
+    /// input as sanitized, and so does `halo sim`).
     pub fn digest_cmp(
         &mut self,
         refs: &Refs<'a>,
         r: RscId,
         op: &LrmRscOp,
         n: NodeId,
-    ) -> DigestResult {
+    ) -> (DigestResult, bool) {
         let interval = u32::try_from(op.interval).unwrap_or(u32::MAX);
         let task = op.operation.as_str();
         let mut params = self.rsc_params(refs, r, Some(n));
@@ -211,7 +208,6 @@ impl<'a> Scheduler<'a> {
             params.insert("CRM_meta_timeout".into(), t);
         }
         let all = params_digest(&params);
-        self.last_secure_digest = self.secure_digest(refs, r, n, op, &params);
         let forced = self
             .expired_recurring
             .contains(&(std::ptr::from_ref(op) as usize));
@@ -228,7 +224,7 @@ impl<'a> Scheduler<'a> {
             }
             params_digest(&p)
         });
-        if restart_calc.as_deref() != recorded_restart {
+        let result = if restart_calc.as_deref() != recorded_restart {
             DigestResult::Restart
         } else if op.op_digest.is_none() {
             DigestResult::Unknown
@@ -240,7 +236,14 @@ impl<'a> Scheduler<'a> {
             }
         } else {
             DigestResult::Match
-        }
+        };
+        // The secure digest only matters when something changed.
+        let sanitized = result != DigestResult::Match
+            && op
+                .op_secure_digest
+                .as_deref()
+                .is_some_and(|recorded| recorded == self.secure_digest(refs, r, n, op, &params));
+        (result, sanitized)
     }
 }
 

@@ -49,13 +49,23 @@ pub fn target_rc(op: &LrmRscOp) -> i32 {
 }
 
 /// `action:transition:target-rc:uuid` → (action, transition, target rc).
+/// Every history entry has one, so plain digits are read without the
+/// general parser.
 fn decode_transition_key(key: &str) -> Option<(i32, i32, i32)> {
-    let mut it = key.splitn(4, ':');
-    let a = it.next()?.trim().parse().ok()?;
-    let t = it.next()?.trim().parse().ok()?;
-    let rc = it.next()?.trim().parse().ok()?;
-    it.next()?;
-    Some((a, t, rc))
+    fn number(s: &str) -> Option<i32> {
+        let b = s.as_bytes();
+        if !b.is_empty() && b.len() <= 9 && b.iter().all(u8::is_ascii_digit) {
+            return Some(b.iter().fold(0, |v, &d| v * 10 + i32::from(d - b'0')));
+        }
+        s.trim().parse().ok()
+    }
+    let mut colons = key.bytes().enumerate().filter(|&(_, b)| b == b':');
+    let (a, t, rc) = (colons.next()?.0, colons.next()?.0, colons.next()?.0);
+    Some((
+        number(&key[..a])?,
+        number(&key[a + 1..t])?,
+        number(&key[t + 1..rc])?,
+    ))
 }
 
 /// The transition key part of `op-status:rc;key`, with its uuid and transition id.
@@ -183,8 +193,8 @@ struct History<'a> {
     rsc: RscId,
     node: NodeId,
     op: &'a LrmRscOp,
-    task: String,
-    key: String,
+    task: &'a str,
+    key: &'a str,
     interval_ms: u32,
     expected: i32,
     exit: i32,
@@ -701,8 +711,8 @@ impl<'a> Scheduler<'a> {
             rsc: r,
             node: n,
             op,
-            task: op.operation.clone(),
-            key: history_key(op).to_string(),
+            task: &op.operation,
+            key: history_key(op),
             interval_ms: u32::try_from(op.interval).unwrap_or(u32::MAX),
             expected: target_rc(op),
             exit: op.rc_code,
@@ -762,15 +772,15 @@ impl<'a> Scheduler<'a> {
 
     /// `unpack_failure_handling`: the configured on-fail and role after failure.
     fn failure_handling(&mut self, refs: &Refs<'a>, h: &History<'_>) -> (OnFail, Role) {
-        let config = self.find_op_config(h.rsc, &h.task, h.interval_ms, true);
-        let meta = self.action_meta(refs, h.rsc, Some(h.node), &h.task, h.interval_ms, config);
+        let config = self.find_op_config(h.rsc, h.task, h.interval_ms, true);
+        let meta = self.action_meta(refs, h.rsc, Some(h.node), h.task, h.interval_ms, config);
         let of = self.parse_on_fail(
             h.rsc,
-            &h.task,
+            h.task,
             h.interval_ms,
             meta.get("on-fail").map(String::as_str),
         );
-        (of, Self::role_after_failure(&h.task, of))
+        (of, Self::role_after_failure(h.task, of))
     }
 
     /// `check_operation_expiry`.
@@ -825,7 +835,7 @@ impl<'a> Scheduler<'a> {
         if h.task != "start" && h.task != "monitor" {
             return false;
         }
-        let d = self.digest_cmp(refs, h.rsc, h.op, h.node);
+        let (d, _) = self.digest_cmp(refs, h.rsc, h.op, h.node);
         !matches!(
             d,
             crate::digest::DigestResult::Unknown | crate::digest::DigestResult::Match
@@ -1035,7 +1045,7 @@ impl<'a> Scheduler<'a> {
         if *on_fail < config_on_fail {
             *on_fail = config_on_fail;
         }
-        match h.task.as_str() {
+        match h.task {
             "stop" => self.resource_location(r, Some(h.node), -INFINITY, "__stop_fail__"),
             "promote" => self.rscs[r].orig_role = Role::Promoted,
             "demote" => {
@@ -1127,7 +1137,7 @@ impl<'a> Scheduler<'a> {
         }
         if self.rscs[h.rsc].pending_action.is_none() && !is_probe(h.op) {
             self.rscs[h.rsc].pending_node = Some(h.node);
-            self.rscs[h.rsc].pending_action = Some(h.task.clone());
+            self.rscs[h.rsc].pending_action = Some(h.task.to_string());
         }
     }
 
@@ -1301,23 +1311,29 @@ impl<'a> Scheduler<'a> {
         effective: bool,
         xml_op: Option<&LrmRscOp>,
     ) -> (i32, i64) {
+        let node = &self.nodes[n];
         let rsc = &self.rscs[r];
         let unique = rsc.flags & rf::UNIQUE != 0;
-        let name_full = rsc.history_id.clone().unwrap_or_else(|| rsc.id.clone());
+        let name_full = rsc.history_id.as_deref().unwrap_or(&rsc.id);
         let name = if unique {
             name_full
         } else {
-            clone_strip(&name_full).to_string()
+            clone_strip(name_full)
         };
+        if !name.contains('#') && !node.failed.contains(name) {
+            return (0, 0);
+        }
         let mut count = 0;
         let mut last = 0i64;
-        for (k, v) in &self.nodes[n].attrs {
-            if fail_attr_matches(k, "fail-count-", &name, unique) {
-                match halo_cib::model::Score::parse(v) {
-                    Some(s) => count = add_scores(count, s.0),
-                    None => continue,
-                }
-            } else if fail_attr_matches(k, "last-failure-", &name, unique)
+        for (k, v) in node.failures_of("fail-count-", name) {
+            if fail_attr_matches(k, "fail-count-", name, unique)
+                && let Some(s) = halo_cib::model::Score::parse(v)
+            {
+                count = add_scores(count, s.0);
+            }
+        }
+        for (k, v) in node.failures_of("last-failure-", name) {
+            if fail_attr_matches(k, "last-failure-", name, unique)
                 && let Some((x, _)) = scan_ll(v)
             {
                 last = last.max(x);
@@ -1464,6 +1480,15 @@ fn fail_attr_matches(key: &str, prefix: &str, name: &str, unique: bool) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transition_keys_decode() {
+        assert_eq!(decode_transition_key("3:1:7:uuid"), Some((3, 1, 7)));
+        assert_eq!(decode_transition_key(" 3: -1:+0:u:v"), Some((3, -1, 0)));
+        assert_eq!(decode_transition_key("3:1:7"), None);
+        assert_eq!(decode_transition_key("3:x:7:u"), None);
+        assert_eq!(decode_transition_key("99999999999:1:7:u"), None);
+    }
 
     #[test]
     fn fail_count_names() {

@@ -92,6 +92,10 @@ pub enum PolicyError {
 pub struct Options {
     /// Render the graph in Graphviz syntax ([`Transition::dot`]).
     pub dot: bool,
+    /// Record the node scores ([`Transition::scores`], `--show-scores`):
+    /// one line per resource and node, which on large clusters costs more
+    /// than the assignment itself.
+    pub scores: bool,
     /// Explain the placement of this resource ([`Transition::explanation`]).
     pub explain: Option<String>,
 }
@@ -105,6 +109,9 @@ pub fn schedule(cib: &Cib, now: Timestamp) -> Result<Transition, PolicyError> {
 pub fn schedule_with(cib: &Cib, now: Timestamp, opts: &Options) -> Result<Transition, PolicyError> {
     let mut s = sched::Scheduler::new(cib, epoch_secs(now));
     s.explain_id = opts.explain.clone();
+    if opts.scores {
+        s.score_lines = Some(Vec::new());
+    }
     let refs = s.run()?;
     Ok(transition::build(&mut s, &refs, opts))
 }
@@ -158,8 +165,7 @@ impl<'a> sched::Scheduler<'a> {
             rsc_defaults: cib.configuration.rsc_defaults.as_deref().unwrap_or(&[]),
             op_defaults: cib.configuration.op_defaults.as_deref().unwrap_or(&[]),
             notices: Vec::new(),
-            score_lines: Vec::new(),
-            last_secure_digest: String::new(),
+            score_lines: None,
             param_cache: Default::default(),
             relations: Default::default(),
             expired_recurring: Default::default(),

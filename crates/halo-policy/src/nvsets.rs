@@ -5,7 +5,9 @@
 //! first set whose rule passes. `id-ref` points at a set, pair or rule defined
 //! elsewhere in the configuration.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::sched::HashMap;
 
 use halo_cib::model::{
     BooleanOp, Cib, CloneChild, NvPair, NvSet, Operations, Primitive, Resource, Rule, RuleExpr,

@@ -317,14 +317,16 @@ impl<'a> Scheduler<'a> {
         let clone = self.top_of(inst);
         let chosen_for_score = self.rsc_location_one(inst, false, false, true);
         let score = Score(self.rscs[inst].promotion_priority);
-        let line = match chosen_for_score {
-            None => format!("{} promotion score (inactive): {score}", self.rscs[inst].id),
-            Some(n) => format!(
-                "{} promotion score on {}: {score}",
-                self.rscs[inst].id, self.nodes[n].name
-            ),
-        };
-        self.score_lines.push(line);
+        if self.score_lines.is_some() {
+            let line = match chosen_for_score {
+                None => format!("{} promotion score (inactive): {score}", self.rscs[inst].id),
+                Some(n) => format!(
+                    "{} promotion score on {}: {score}",
+                    self.rscs[inst].id, self.nodes[n].name
+                ),
+            };
+            self.score_lines.get_or_insert_default().push(line);
+        }
         let mut chosen = None;
         if self.rscs[inst].promotion_priority >= 0
             && (*count < self.clone_settings(inst).promoted_max || !self.rflag(clone, rf::MANAGED))

@@ -6,11 +6,18 @@
 //! documentation). Lists that Pacemaker builds by prepending are stored in
 //! insertion order here and walked backwards where the walking order matters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use halo_cib::model::{INFINITY, NvSet, Op};
 
-use crate::util::op_key;
+use crate::util::{is_op_key, op_key};
+
+/// The hash maps of the scheduler: a fast hash with a random seed per
+/// process (nothing may depend on their order: the determinism test runs
+/// every input twice).
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// See [`HashMap`].
+pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Index of a node in [`Scheduler::nodes`] (which is sorted by name).
 pub type NodeId = usize;
@@ -230,11 +237,20 @@ pub struct Node {
     pub num_resources: i32,
     /// Resources active here, in discovery order.
     pub running: Vec<RscId>,
+    /// The `fail-count-*` and `last-failure-*` attributes sorted by name
+    /// ([`Node::index_failures`]): fail counts are looked up for every
+    /// resource on every node, and a scan of all attributes each time
+    /// would grow with resources × nodes × failures.
+    pub failures: Vec<(String, String)>,
+    /// The resource names those attributes are for (the part before `#`,
+    /// with and without a clone instance suffix): most resources have no
+    /// failures, and this says so at once.
+    pub failed: HashSet<String>,
 }
 
 impl Node {
     pub fn new(id: &str, name: &str, weight: i32) -> Self {
-        let mut attrs = HashMap::new();
+        let mut attrs = HashMap::default();
         attrs.insert("#kind".to_string(), "cluster".to_string());
         Node {
             id: id.to_string(),
@@ -251,7 +267,59 @@ impl Node {
             priority: 0,
             num_resources: 0,
             running: Vec::new(),
+            failures: Vec::new(),
+            failed: HashSet::default(),
         }
+    }
+
+    /// Rebuilds [`Node::failures`] from the attributes (after they change).
+    pub fn index_failures(&mut self) {
+        self.failures = self
+            .attrs
+            .iter()
+            .filter(|(k, _)| k.starts_with("fail-count-") || k.starts_with("last-failure-"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.failures.sort_unstable();
+        self.failed.clear();
+        for (k, _) in &self.failures {
+            let rest = k
+                .strip_prefix("fail-count-")
+                .or_else(|| k.strip_prefix("last-failure-"))
+                .unwrap_or(k);
+            if let Some((name, _)) = rest.split_once('#') {
+                self.failed.insert(name.to_string());
+                self.failed
+                    .insert(crate::history::clone_strip(name).to_string());
+            }
+        }
+    }
+
+    /// The failure attributes whose names start with `prefix` then `name`.
+    pub fn failures_of<'n>(
+        &'n self,
+        prefix: &'n str,
+        name: &'n str,
+    ) -> impl Iterator<Item = (&'n str, &'n str)> + 'n {
+        // Names with that start are contiguous in sorted order, from the
+        // first one not below `prefix + name`.
+        let below = |k: &str| {
+            let (k, p) = (k.as_bytes(), prefix.as_bytes());
+            let n = k.len().min(p.len());
+            match k[..n].cmp(&p[..n]) {
+                std::cmp::Ordering::Equal if k.len() < p.len() => true,
+                std::cmp::Ordering::Equal => &k[p.len()..] < name.as_bytes(),
+                o => o == std::cmp::Ordering::Less,
+            }
+        };
+        let first = self.failures.partition_point(|(k, _)| below(k));
+        self.failures[first..]
+            .iter()
+            .take_while(move |(k, _)| {
+                k.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with(name))
+            })
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn standby(&self) -> bool {
@@ -463,8 +531,6 @@ pub struct Scheduler<'a> {
     pub rsc_defaults: &'a [NvSet],
     pub op_defaults: &'a [NvSet],
     pub notices: Vec<Notice>,
-    /// The secure digest computed by the last digest comparison.
-    pub last_secure_digest: String,
     /// The resource whose score changes are recorded (`--explain`), by id
     /// until resources are unpacked.
     pub explain_id: Option<String>,
@@ -478,10 +544,10 @@ pub struct Scheduler<'a> {
     /// The cluster status as unpacked (before scheduling), for display.
     pub status: Vec<String>,
     /// Score lines for `--show-scores`, in the order they were computed.
-    pub score_lines: Vec<String>,
+    pub score_lines: Option<Vec<String>>,
     /// History entries (by address) of recurring actions whose failure
     /// expired: their restart digest counts as changed.
-    pub expired_recurring: std::collections::HashSet<usize>,
+    pub expired_recurring: HashSet<usize>,
     /// Union of the flags of the orderings between two actions.
     pub relations: HashMap<(ActionId, ActionId), u32>,
     /// Per-(resource, node) parameter cache for digests and rules.
@@ -736,7 +802,7 @@ impl<'a> Scheduler<'a> {
                 if !include_disabled && op.enabled == Some(false) {
                     return false;
                 }
-                crate::util::parse_interval(Some(&op.interval)) == interval && op.name == name
+                op.name == name && crate::util::parse_interval(Some(&op.interval)) == interval
             })
         };
         find(name, interval_ms).or_else(|| {
@@ -809,21 +875,28 @@ impl<'a> Scheduler<'a> {
         key: &str,
         node: Option<NodeId>,
     ) -> Vec<ActionId> {
-        let mut result = Vec::new();
-        for &a in list {
-            if self.actions[a].uuid != key {
-                continue;
+        let found = list
+            .iter()
+            .copied()
+            .filter(|&a| self.actions[a].uuid == key)
+            .collect();
+        self.claim_for_node(found, node)
+    }
+
+    /// The part of `find_actions` after matching the key: with a node, the
+    /// actions on it, and those on no node yet, which are placed there.
+    fn claim_for_node(&mut self, found: Vec<ActionId>, node: Option<NodeId>) -> Vec<ActionId> {
+        let Some(n) = node else {
+            return found;
+        };
+        let mut result = found;
+        result.retain(|&a| match self.actions[a].node {
+            None => {
+                self.actions[a].node = Some(n);
+                true
             }
-            match (node, self.actions[a].node) {
-                (None, _) => result.push(a),
-                (Some(n), None) => {
-                    self.actions[a].node = Some(n);
-                    result.push(a);
-                }
-                (Some(n), Some(an)) if an == n => result.push(a),
-                _ => {}
-            }
-        }
+            Some(an) => an == n,
+        });
         result
     }
 
@@ -835,18 +908,24 @@ impl<'a> Scheduler<'a> {
         task: &str,
         require_node: bool,
     ) -> Vec<ActionId> {
-        let key = op_key(&self.rscs[r].id, task, 0);
+        let id = &self.rscs[r].id;
+        let is_key = |a: &Action<'_>| is_op_key(&a.uuid, id, task, 0);
         if require_node {
             let Some(n) = node else { return Vec::new() };
             self.rscs[r]
                 .actions
                 .iter()
                 .copied()
-                .filter(|&a| self.actions[a].uuid == key && self.actions[a].node == Some(n))
+                .filter(|&a| self.actions[a].node == Some(n) && is_key(&self.actions[a]))
                 .collect()
         } else {
-            let list = self.rscs[r].actions.clone();
-            self.find_actions(&list, &key, node)
+            let found: Vec<ActionId> = self.rscs[r]
+                .actions
+                .iter()
+                .copied()
+                .filter(|&a| is_key(&self.actions[a]))
+                .collect();
+            self.claim_for_node(found, node)
         }
     }
 

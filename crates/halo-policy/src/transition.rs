@@ -21,7 +21,8 @@ pub struct Transition {
     pub actions: Vec<GraphAction>,
     /// The graph in Graphviz syntax (`crm_simulate -D`), when requested.
     pub dot: Option<String>,
-    /// `--show-scores` lines (Pacemaker's format), in the order computed.
+    /// `--show-scores` lines (Pacemaker's format), in the order computed;
+    /// empty unless [`crate::Options::scores`] asked for them.
     pub scores: Vec<String>,
     /// Why the requested resource is placed where it is, when requested.
     pub explanation: Option<crate::explain::Explanation>,
@@ -44,7 +45,7 @@ pub fn build<'a>(
         summary,
         actions,
         dot,
-        scores: std::mem::take(&mut s.score_lines),
+        scores: s.score_lines.take().unwrap_or_default(),
         explanation,
         notices: std::mem::take(&mut s.notices),
     }

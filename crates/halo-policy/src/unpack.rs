@@ -7,7 +7,7 @@
 //! XML attributes and `meta_attributes`, its ancestors' `meta_attributes`,
 //! `rsc_defaults`, and its parent's computed meta-attributes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use halo_cib::model::{CloneChild, INFINITY, NvSet, Primitive, Resource, Score};
 
@@ -160,7 +160,7 @@ impl<'a> Scheduler<'a> {
     /// `unpack_config`.
     pub fn unpack_config(&mut self, refs: &Refs<'a>) {
         let cib = self.cib;
-        let mut opts = HashMap::new();
+        let mut opts = HashMap::default();
         unpack_into_map(
             refs,
             &cib.configuration.crm_config,
@@ -369,7 +369,7 @@ impl<'a> Scheduler<'a> {
         }
         let input = RuleInput::default();
         if overwrite {
-            let mut fresh = HashMap::new();
+            let mut fresh = HashMap::default();
             unpack_into_map(refs, attrs, &input, &mut fresh, None);
             node.attrs.extend(fresh);
         } else {
@@ -385,6 +385,7 @@ impl<'a> Scheduler<'a> {
                 node.attrs.insert("#site-name".into(), c);
             }
         }
+        node.index_failures();
     }
 
     /// `unpack_resources`: every configured resource, then sorted by priority.
@@ -444,7 +445,7 @@ impl<'a> Scheduler<'a> {
             meta_sets,
             instance_sets,
             util_sets,
-            meta: HashMap::new(),
+            meta: HashMap::default(),
             utilization: BTreeMap::new(),
             flags: 0,
             orig_role: Role::Stopped,
@@ -479,7 +480,7 @@ impl<'a> Scheduler<'a> {
 
     /// `get_meta_attributes`, given the element's own XML attributes.
     fn compute_meta(&mut self, refs: &Refs<'a>, r: RscId, xml_attrs: &[(&str, Option<&str>)]) {
-        let mut meta: HashMap<String, String> = HashMap::new();
+        let mut meta: HashMap<String, String> = HashMap::default();
         for (n, v) in xml_attrs {
             if let Some(v) = v
                 && !v.eq_ignore_ascii_case("#default")
@@ -499,7 +500,7 @@ impl<'a> Scheduler<'a> {
         };
         unpack_into_map(refs, rsc.meta_sets, &input, &mut meta, None);
         // Explicit meta_attributes of ancestors (nearest first).
-        let mut parent_fixed: HashMap<String, String> = HashMap::new();
+        let mut parent_fixed: HashMap<String, String> = HashMap::default();
         let mut p = rsc.parent;
         while let Some(pr) = p {
             unpack_into_map(

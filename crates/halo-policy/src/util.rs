@@ -9,35 +9,34 @@ use std::cmp::Ordering;
 /// left run while `cmp(left, right) <= 0`. Stable. For a transitive comparison
 /// this equals any stable sort; for the few non-transitive comparisons Pacemaker
 /// uses it reproduces GLib's result exactly.
-pub fn glib_sort<T: Clone>(v: &mut Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
+pub fn glib_sort<T: Clone>(v: &mut [T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
+    let mut buf = Vec::with_capacity(v.len());
+    merge_sort(v, &mut buf, cmp);
+}
+
+/// Sorts `v` in place, merging through `buf` (one buffer for all levels).
+fn merge_sort<T: Clone>(v: &mut [T], buf: &mut Vec<T>, cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
     if v.len() < 2 {
         return;
     }
-    let sorted = merge_sort(v, cmp);
-    *v = sorted;
-}
-
-fn merge_sort<T: Clone>(v: &[T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) -> Vec<T> {
-    if v.len() < 2 {
-        return v.to_vec();
-    }
     let mid = v.len().div_ceil(2);
-    let left = merge_sort(&v[..mid], cmp);
-    let right = merge_sort(&v[mid..], cmp);
-    let mut out = Vec::with_capacity(v.len());
+    merge_sort(&mut v[..mid], buf, cmp);
+    merge_sort(&mut v[mid..], buf, cmp);
+    buf.clear();
+    let (left, right) = v.split_at(mid);
     let (mut i, mut j) = (0, 0);
     while i < left.len() && j < right.len() {
         if cmp(&left[i], &right[j]) != Ordering::Greater {
-            out.push(left[i].clone());
+            buf.push(left[i].clone());
             i += 1;
         } else {
-            out.push(right[j].clone());
+            buf.push(right[j].clone());
             j += 1;
         }
     }
-    out.extend_from_slice(&left[i..]);
-    out.extend_from_slice(&right[j..]);
-    out
+    buf.extend_from_slice(&left[i..]);
+    buf.extend_from_slice(&right[j..]);
+    v.clone_from_slice(buf);
 }
 
 /// Inserts like `g_list_insert_sorted`: before the first element `e` with
@@ -168,6 +167,31 @@ pub fn op_key(rsc: &str, task: &str, interval_ms: u32) -> String {
     format!("{rsc}_{task}_{interval_ms}")
 }
 
+/// Whether `key` is `op_key(rsc, task, interval_ms)`, without building it
+/// (lookups by key run for every resource on every node).
+pub fn is_op_key(key: &str, rsc: &str, task: &str, interval_ms: u32) -> bool {
+    let Some(rest) = key
+        .strip_prefix(rsc)
+        .and_then(|k| k.strip_prefix('_'))
+        .and_then(|k| k.strip_prefix(task))
+        .and_then(|k| k.strip_prefix('_'))
+    else {
+        return false;
+    };
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut v = interval_ms;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    rest.as_bytes() == &digits[start..]
+}
+
 /// `pcmk__numeric_strcasecmp`: case-insensitive, with digit runs compared as numbers.
 pub fn numeric_strcasecmp(a: &str, b: &str) -> Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -232,6 +256,26 @@ pub fn format_utc(epoch: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn op_keys_match_without_building() {
+        for (rsc, task, interval) in [
+            ("ip", "start", 0),
+            ("a_b", "monitor", 10_000),
+            ("x", "y", u32::MAX),
+        ] {
+            let key = op_key(rsc, task, interval);
+            assert!(is_op_key(&key, rsc, task, interval), "{key}");
+            assert!(
+                !is_op_key(&key, rsc, task, interval.wrapping_add(1)),
+                "{key}"
+            );
+            assert!(!is_op_key(&key, rsc, "stop", interval), "{key}");
+            assert!(!is_op_key(&key, "a", task, interval), "{key}");
+            assert!(!is_op_key(&format!("{key}0"), rsc, task, interval), "{key}");
+        }
+        assert!(!is_op_key("ip_start_00", "ip", "start", 0));
+    }
 
     #[test]
     fn durations_parse_like_pacemaker() {

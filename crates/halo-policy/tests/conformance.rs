@@ -176,7 +176,11 @@ fn run_one(dir: &Path, name: &str) -> Result {
         Err(e) => return fail(format!("CIB rejected: {e}")),
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        halo_policy::schedule(&cib, now_for(&cib))
+        let opts = halo_policy::Options {
+            scores: true,
+            ..halo_policy::Options::default()
+        };
+        halo_policy::schedule_with(&cib, now_for(&cib), &opts)
     }));
     let transition = match result {
         Ok(Ok(t)) => t,

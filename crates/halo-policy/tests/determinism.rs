@@ -21,6 +21,7 @@ fn scheduling_is_deterministic() {
         let now = Timestamp::from_duration(Duration::from_secs(1_900_000_000));
         let opts = halo_policy::Options {
             dot: true,
+            scores: true,
             explain: None,
         };
         let (Ok(a), Ok(b)) = (

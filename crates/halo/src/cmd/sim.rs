@@ -78,6 +78,7 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             .save_graph
             .as_deref()
             .is_some_and(|p| p.extension().is_some_and(|e| e == "dot")),
+        scores: args.show_scores,
         explain: args.explain.clone(),
     };
     let (transition, sim) = std::thread::scope(|scope| {
