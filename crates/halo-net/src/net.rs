@@ -142,6 +142,11 @@ struct Inner {
     packet: Result<Arc<socket2::Socket>, String>,
     connection: tokio::task::JoinHandle<()>,
     announcing: Mutex<HashMap<IpAddr, AbortHandle>>,
+    /// Held for the whole of each dump request (interfaces, routes, addresses). The
+    /// kernel runs one dump at a time per netlink socket and refuses a second one
+    /// with EBUSY; two agent operations sharing this `Net` (two IPaddr resources
+    /// probed at once) must take turns.
+    dumps: tokio::sync::Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -184,6 +189,7 @@ impl Net {
                 packet,
                 connection,
                 announcing: Mutex::new(HashMap::new()),
+                dumps: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -203,6 +209,7 @@ impl Net {
 
     /// Every interface.
     pub async fn links(&self) -> Result<Vec<Link>, NetError> {
+        let _dump = self.inner.dumps.lock().await;
         let msgs: Vec<LinkMessage> = self
             .handle()
             .link()
@@ -256,6 +263,7 @@ impl Net {
         } else {
             AddressFamily::Inet
         };
+        let dump = self.inner.dumps.lock().await;
         let msgs: Vec<RouteMessage> = self
             .handle()
             .route()
@@ -264,6 +272,7 @@ impl Net {
             .try_collect()
             .await
             .map_err(|e| NetError::netlink("list routes", e))?;
+        drop(dump);
         Ok(msgs.iter().filter_map(|m| route_entry(m, &names)).collect())
     }
 
@@ -331,11 +340,13 @@ impl Net {
     pub async fn lookup(&self, addr: IpAddr) -> Result<Vec<Present>, NetError> {
         let mut req = self.handle().address().get().set_address_filter(addr);
         req.message_mut().header.family = family_of(addr);
+        let dump = self.inner.dumps.lock().await;
         let msgs: Vec<AddressMessage> = req
             .execute()
             .try_collect()
             .await
             .map_err(|e| NetError::netlink(format!("list addresses ({addr})"), e))?;
+        drop(dump);
         let mut out = Vec::new();
         for m in msgs {
             if address_of(&m) != Some(addr) {

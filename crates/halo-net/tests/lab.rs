@@ -474,3 +474,58 @@ fn lab_ocf_tester_passes() -> TestResult {
     assert!(!sh(&lab, "node1", "ip -o addr").contains(&format!("{vip}/")));
     Ok(())
 }
+
+/// Two resources' operations share one `Net` (the LRM runs every `ocf:halo:IPaddr`
+/// through one): their dumps of addresses, interfaces and routes run at the same time
+/// and must all succeed. The kernel runs one dump per netlink socket at a time and
+/// answers a second one with EBUSY ("Device or resource busy"), which made probes and
+/// starts of two addresses fail at random when they overlapped.
+#[test]
+fn lab_concurrent_dumps_on_one_net_all_succeed() -> TestResult {
+    let lab = lab(LabSpec::new().hosts(1));
+    let rt = runtime();
+    let net = net_on(&lab, &rt, "node1");
+    let own = IpAddr::V4(lab.host("node1")?.ipv4(0)?);
+    let vip = IpAddr::V4(service_ipv4(0, 7));
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let net = net.clone();
+            tasks.push(tokio::spawn(async move {
+                match i % 4 {
+                    0 => net
+                        .lookup(own)
+                        .await
+                        .map(|p| p.len())
+                        .map_err(|e| e.to_string()),
+                    1 => net
+                        .lookup(vip)
+                        .await
+                        .map(|p| p.len())
+                        .map_err(|e| e.to_string()),
+                    2 => net
+                        .links()
+                        .await
+                        .map(|l| l.len())
+                        .map_err(|e| e.to_string()),
+                    _ => net
+                        .find_interface(vip)
+                        .await
+                        .map(|_| 1)
+                        .map_err(|e| e.to_string()),
+                }
+            }));
+        }
+        let mut failures = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(n) if i % 4 == 0 => assert_eq!(n, 1, "the host's own address once"),
+                Ok(n) if i % 4 == 1 => assert_eq!(n, 0, "the service address is nowhere"),
+                Ok(_) => {}
+                Err(e) => failures.push(format!("task {i}: {e}")),
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    });
+    Ok(())
+}
