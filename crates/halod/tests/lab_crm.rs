@@ -18,40 +18,23 @@
 //! agent), and the `halo` binary next to `halod` (`cargo build --workspace`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crm_common;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use halo_ipc::{Reply, Request, Status};
+use crm_common::*;
 use halo_lab::{Halod, Lab, LabSpec, Proc};
 
-const HALOD: &str = env!("CARGO_BIN_EXE_halod");
-/// How long any condition may take to come true.
-const LIMIT: Duration = Duration::from_secs(60);
 const NODES: [&str; 3] = ["node1", "node2", "node3"];
 const CLIENT: &str = "client";
-const DUMMY_AGENT: &str = "/usr/lib/ocf/resource.d/heartbeat/Dummy";
 /// The resource ids the importer gives the haresources line below.
 const VIP_ID: &str = "IPaddr_10_213_0_100_24_eth0";
 const DUMMY_ID: &str = "Dummy";
 
 fn vip() -> String {
-    halo_lab::service_ipv4(0, 0).to_string()
-}
-
-fn halo_binary() -> PathBuf {
-    let p = PathBuf::from(HALOD).with_file_name("halo");
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        p.display()
-    );
-    p
+    vip_n(0)
 }
 
 fn ha_cf() -> String {
@@ -77,229 +60,22 @@ fn configure(lab: &Lab, key: &str) {
          node1 {}/24/eth0 ocf:heartbeat:Dummy\n",
         vip()
     );
-    for n in NODES {
-        let h = lab.host(n).unwrap();
-        std::fs::write(h.path("/etc/ha.d/ha.cf").unwrap(), ha_cf()).unwrap();
-        let ak = h.path("/etc/ha.d/authkeys").unwrap();
-        std::fs::write(&ak, format!("auth 1\n1 sha256 {key}\n")).unwrap();
-        std::fs::set_permissions(&ak, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::fs::write(h.path("/etc/ha.d/haresources").unwrap(), &haresources).unwrap();
-    }
-}
-
-fn random_key() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A node's status over its socket (`None` while halod does not answer).
-fn status(lab: &Lab, host: &str) -> Option<Status> {
-    let sock = lab.host(host).ok()?.path("/run/halo/halod.sock").ok()?;
-    let mut s = UnixStream::connect(sock).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(&halo_ipc::encode_line(&Request::Status)).ok()?;
-    let mut line = Vec::new();
-    BufReader::new(s).read_until(b'\n', &mut line).ok()?;
-    match halo_ipc::decode_line::<Reply>(&line).ok()? {
-        Reply::Status(st) => Some(*st),
-        _ => None,
-    }
-}
-
-/// `halo status --json`, run on `host` with the real `halo` binary.
-fn halo_status_json(lab: &Lab, host: &str) -> serde_json::Value {
-    let out = lab
-        .output(
-            host,
-            &[
-                halo_binary().as_os_str(),
-                "status".as_ref(),
-                "--json".as_ref(),
-            ],
-        )
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "halo status --json on {host}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Where `id` runs according to a `halo status --json` document.
-fn json_placement(v: &serde_json::Value, id: &str) -> Option<(String, String, String, String)> {
-    v["resources"].as_array()?.iter().find_map(|r| {
-        (r["id"] == id).then(|| {
-            (
-                r["class"].as_str().unwrap_or("").to_string(),
-                r["type"].as_str().unwrap_or("").to_string(),
-                r["role"].as_str().unwrap_or("").to_string(),
-                r["node"].as_str().unwrap_or("").to_string(),
-            )
-        })
-    })
-}
-
-fn placed_on(s: &Status, id: &str) -> Option<String> {
-    s.resources
-        .iter()
-        .find(|r| r.id == id && r.role == "Started")
-        .and_then(|r| r.node.as_ref().map(|n| n.to_string()))
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t0 = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t0.elapsed() < LIMIT, "not reached within {LIMIT:?}: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    write_config(lab, &NODES, &ha_cf(), Some(&haresources), key);
 }
 
 /// Nodes whose interfaces carry the VIP.
 fn vip_holders(lab: &Lab, nodes: &[&str]) -> BTreeSet<String> {
-    let needle = format!("inet {}/", vip());
-    nodes
-        .iter()
-        .filter(|n| {
-            lab.output(n, &["ip", "-o", "-4", "addr", "show"])
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains(&needle))
-                .unwrap_or(false)
-        })
-        .map(|n| n.to_string())
-        .collect()
+    ip_holders(lab, nodes, &vip())
 }
 
 /// Nodes where the Dummy agent's state file says it runs.
 fn dummy_holders(lab: &Lab, nodes: &[&str]) -> BTreeSet<String> {
-    nodes
-        .iter()
-        .filter(|n| {
-            lab.host(n)
-                .and_then(|h| h.path("/run/resource-agents/Dummy-Dummy.state"))
-                .is_ok_and(|p| p.exists())
-        })
-        .map(|n| n.to_string())
-        .collect()
+    file_holders(lab, nodes, &dummy_state(DUMMY_ID))
 }
 
 /// Whether the client reaches the VIP, and the MAC it reaches it at.
 fn client_reaches_vip(lab: &Lab) -> Option<String> {
-    let ok = lab
-        .output(CLIENT, &["ping", "-c1", "-W1", "-q", &vip()])
-        .ok()?
-        .status
-        .success();
-    if !ok {
-        return None;
-    }
-    let out = lab
-        .output(CLIENT, &["ip", "neigh", "show", &vip(), "dev", "eth0"])
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut words = text.split_whitespace();
-    words.find(|w| *w == "lladdr")?;
-    words.next().map(str::to_string)
-}
-
-fn mac_of(node: &str) -> String {
-    let n: u8 = node.trim_start_matches("node").parse().unwrap();
-    halo_lab::spec::mac_string(halo_lab::spec::node_mac(0, n))
-}
-
-/// Probes every 50 ms that neither resource is active on two of `live` nodes.
-struct Prober {
-    stop: Arc<AtomicBool>,
-    live: Arc<Mutex<Vec<&'static str>>>,
-    violations: Arc<Mutex<Vec<String>>>,
-    rounds: Arc<Mutex<u64>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Prober {
-    fn start(lab: Arc<Lab>) -> Prober {
-        let stop = Arc::new(AtomicBool::new(false));
-        let live = Arc::new(Mutex::new(NODES.to_vec()));
-        let violations = Arc::new(Mutex::new(Vec::new()));
-        let rounds = Arc::new(Mutex::new(0));
-        let (s, l, v, r) = (
-            stop.clone(),
-            live.clone(),
-            violations.clone(),
-            rounds.clone(),
-        );
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let nodes = l.lock().unwrap().clone();
-                let ips = vip_holders(&lab, &nodes);
-                let dummies = dummy_holders(&lab, &nodes);
-                if ips.len() > 1 || dummies.len() > 1 {
-                    v.lock()
-                        .unwrap()
-                        .push(format!("VIP on {ips:?}, Dummy on {dummies:?}"));
-                }
-                *r.lock().unwrap() += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        });
-        Prober {
-            stop,
-            live,
-            violations,
-            rounds,
-            thread: Some(thread),
-        }
-    }
-
-    fn set_live(&self, nodes: &[&'static str]) {
-        *self.live.lock().unwrap() = nodes.to_vec();
-    }
-
-    fn finish(mut self) -> (u64, Vec<String>) {
-        self.halt();
-        let rounds = *self.rounds.lock().unwrap();
-        (rounds, self.violations.lock().unwrap().clone())
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Prober {
-    /// Also on a failed assertion: the prober lets go of the lab, which tears it down.
-    fn drop(&mut self) {
-        self.halt();
-    }
-}
-
-/// The longest gap between consecutive replies in a `ping -D` log, in ms, with the
-/// replies counted.
-fn longest_gap_ms(log: &str) -> (f64, usize) {
-    let mut last: Option<f64> = None;
-    let mut gap: f64 = 0.0;
-    let mut replies = 0;
-    for line in log.lines().filter(|l| l.contains("bytes from")) {
-        let Some(ts) = line
-            .strip_prefix('[')
-            .and_then(|r| r.split(']').next())
-            .and_then(|t| t.parse::<f64>().ok())
-        else {
-            continue;
-        };
-        replies += 1;
-        if let Some(prev) = last {
-            gap = gap.max(ts - prev);
-        }
-        last = Some(ts);
-    }
-    (gap * 1000.0, replies)
+    client_reaches(lab, CLIENT, &vip())
 }
 
 #[test]
@@ -381,7 +157,11 @@ fn lab_crm_haresources_group_fails_over_when_its_node_dies() {
     );
 
     // node1 dies: its links are cut and its halod is killed at once.
-    let prober = Prober::start(lab_arc.clone());
+    let prober = Prober::start(
+        lab_arc.clone(),
+        &NODES,
+        vec![Probe::Ip(vip()), Probe::File(dummy_state(DUMMY_ID))],
+    );
     let pinger = lab
         .spawn_args(CLIENT, &["ping", "-D", "-n", "-i", "0.01", &vip()])
         .unwrap();
@@ -452,12 +232,7 @@ fn lab_crm_haresources_group_fails_over_when_its_node_dies() {
         "figure: node1's restart to one copy of each, on {holder}: {:.2} s",
         back_at.elapsed().as_secs_f64()
     );
-    let (rounds, violations) = prober.finish();
-    assert!(rounds > 5, "the prober ran {rounds} rounds");
-    assert!(
-        violations.is_empty(),
-        "a resource was active on two live nodes: {violations:?}"
-    );
+    prober.finish();
     for (_, p) in procs {
         lab.stop(&p, Duration::from_secs(30)).ok();
     }
@@ -465,37 +240,9 @@ fn lab_crm_haresources_group_fails_over_when_its_node_dies() {
 
 const GROUP_ID: &str = "group_IPaddr_10_213_0_100_24_eth0";
 
-/// `halo ARGS…` on `host`: (exit code, stdout, stderr).
-fn halo(lab: &Lab, host: &str, args: &[&str]) -> (i32, String, String) {
-    let halo = halo_binary();
-    let mut argv: Vec<&std::ffi::OsStr> = vec![halo.as_os_str()];
-    argv.extend(args.iter().map(std::ffi::OsStr::new));
-    let out = lab.output(host, &argv).unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `halo ARGS…` that must succeed; its stdout.
-fn halo_ok(lab: &Lab, host: &str, args: &[&str]) -> String {
-    let (code, out, err) = halo(lab, host, args);
-    assert_eq!(code, 0, "halo {args:?} on {host}: {out}{err}");
-    out
-}
-
 /// Waits until every node sees the group (both members) started on `node`.
 fn wait_group_on(lab: &Lab, node: &str) {
-    for n in NODES {
-        wait_for(&format!("{n}: the group on {node}"), || {
-            let s = status(lab, n)?;
-            (placed_on(&s, VIP_ID).as_deref() == Some(node)
-                && placed_on(&s, DUMMY_ID).as_deref() == Some(node)
-                && s.crm.as_ref()?.synced)
-                .then_some(())
-        });
-    }
+    wait_placed(lab, &NODES, &[VIP_ID, DUMMY_ID], node);
     assert_eq!(vip_holders(lab, &NODES), BTreeSet::from([node.to_string()]));
     assert_eq!(
         dummy_holders(lab, &NODES),

@@ -368,6 +368,28 @@ fn lab_failover_cib_xml_placement_monitor_failures_cleanup_standby() {
     wait_web_on(&lab, "node2");
     assert_eq!(client_vip_on(&lab, &NODES), "node2");
 
+    // 1 again: the whole cluster stops (SIGTERM everywhere at once) and starts again;
+    // the loaded configuration comes back from each node's CIB file, and the group
+    // starts on node2.
+    for p in &procs {
+        lab.signal(p, Signal::SIGTERM).unwrap();
+    }
+    for p in &procs {
+        lab.wait(p, Duration::from_secs(30)).unwrap();
+    }
+    assert!(ip_holders(&lab, &NODES, &vip()).is_empty());
+    assert!(file_holders(&lab, &NODES, &dummy_state(CIB_SVC)).is_empty());
+    let t0 = Instant::now();
+    let procs = start_all(&lab, &NODES);
+    wait_web_on(&lab, "node2");
+    println!(
+        "figure: cluster restart to the group on node2 (CIB from disk): {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(client_vip_on(&lab, &NODES), "node2");
+    let xml = halo_ok(&lab, "node1", &["configure", "show"]);
+    assert!(xml.contains("web-prefers-node2"), "{xml}");
+
     let rounds = prober.finish();
     println!("probed {rounds} rounds: never active on two nodes");
     stop_all(&lab, procs);
@@ -660,19 +682,30 @@ node    node2
 two_node on
 ";
 
-/// httpd as an LSB init script (`/etc/init.d/httpd`): python's web server on port 80,
-/// its page naming the node that serves it (as the seed's tutorial does).
-const HTTPD: &str = r#"#!/bin/sh
-# httpd: the lab's web server (python3 -m http.server), an LSB init script.
-PID=/run/httpd.pid
-DOCROOT=/run/www
-running() { [ -f "$PID" ] && kill -0 "$(cat "$PID")" 2>/dev/null; }
+/// A shell script that runs a daemon (`python3 -m http.server PORT` in `dir`) with a
+/// pid file: `start` runs `prepare` first, `stop` kills it, `status` prints
+/// `running`/`stopped` as `status_rc` says (LSB: 0/3; heartbeat-1 scripts: the exit code
+/// is ignored, the word counts).
+fn daemon_script(
+    comment: &str,
+    pid: &str,
+    dir: &str,
+    port: u16,
+    prepare: &str,
+    lsb: bool,
+) -> String {
+    let (up, down) = if lsb { (0, 3) } else { (0, 0) };
+    format!(
+        r#"#!/bin/sh
+# {comment}
+PID={pid}
+DIR={dir}
+running() {{ [ -f "$PID" ] && kill -0 "$(cat "$PID")" 2>/dev/null; }}
 case "$1" in
 start)
     running && exit 0
-    mkdir -p "$DOCROOT"
-    echo "hello world from $(uname -n)" > "$DOCROOT/index.html"
-    /usr/bin/python3 -m http.server 80 --directory "$DOCROOT" </dev/null >/dev/null 2>&1 &
+{prepare}
+    /usr/bin/python3 -m http.server {port} --directory "$DIR" </dev/null >/dev/null 2>&1 &
     echo $! > "$PID"
     exit 0 ;;
 stop)
@@ -680,41 +713,44 @@ stop)
     rm -f "$PID"
     exit 0 ;;
 status)
-    if running; then echo "httpd is running"; exit 0; fi
-    echo "httpd is stopped"; exit 3 ;;
+    if running; then echo "$(basename "$0") is running"; exit {up}; fi
+    echo "$(basename "$0") is stopped"; exit {down} ;;
 *)
     echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac
-"#;
+"#
+    )
+}
+
+/// httpd as an LSB init script (`/etc/init.d/httpd`): python's web server on port 80,
+/// its page naming the node that serves it (as the seed's tutorial does).
+fn httpd_script() -> String {
+    daemon_script(
+        "httpd: the lab's web server, an LSB init script.",
+        "/run/httpd.pid",
+        "/run/www",
+        80,
+        r#"    mkdir -p "$DIR"
+    echo "hello world from $(uname -n)" > "$DIR/index.html""#,
+        true,
+    )
+}
 
 /// mysql as a heartbeat-1 resource script (`/etc/ha.d/resource.d/mysql`): the lab's
 /// stand-in database keeps its data on the shared disk the Filesystem resource before
 /// it mounted, records each start there, and serves the data on port 3306.
-const MYSQL: &str = r#"#!/bin/sh
-# mysql: the lab's stand-in database, a heartbeat-1 resource script.
-DATA=/run/ha/mysql
-PID=/run/mysqld.pid
-running() { [ -f "$PID" ] && kill -0 "$(cat "$PID")" 2>/dev/null; }
-case "$1" in
-start)
-    running && exit 0
-    mountpoint -q "$DATA" || { echo "mysql: $DATA is not mounted" >&2; exit 1; }
-    echo "started on $(uname -n)" >> "$DATA/db.txt"
-    sync
-    /usr/bin/python3 -m http.server 3306 --directory "$DATA" </dev/null >/dev/null 2>&1 &
-    echo $! > "$PID"
-    exit 0 ;;
-stop)
-    if running; then kill "$(cat "$PID")"; fi
-    rm -f "$PID"
-    exit 0 ;;
-status)
-    if running; then echo "mysql is running"; else echo "mysql is stopped"; fi
-    exit 0 ;;
-*)
-    echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
-"#;
+fn mysql_script() -> String {
+    daemon_script(
+        "mysql: the lab's stand-in database, a heartbeat-1 resource script.",
+        "/run/mysqld.pid",
+        "/run/ha/mysql",
+        3306,
+        r#"    mountpoint -q "$DIR" || { echo "mysql: $DIR is not mounted" >&2; exit 1; }
+    echo "started on $(uname -n)" >> "$DIR/db.txt"
+    sync"#,
+        false,
+    )
+}
 
 /// A loop device over a file with an ext3 file system; detached when dropped (after
 /// the lab, whose hosts' mounts go with their namespaces).
@@ -845,8 +881,8 @@ fn lab_failover_heartbeat1_seed_examples_active_active() {
     for n in pair {
         let h = lab.host(n).unwrap();
         for (path, text) in [
-            ("/etc/init.d/httpd", HTTPD),
-            ("/etc/ha.d/resource.d/mysql", MYSQL),
+            ("/etc/init.d/httpd", httpd_script()),
+            ("/etc/ha.d/resource.d/mysql", mysql_script()),
         ] {
             let p = h.path(path).unwrap();
             std::fs::write(&p, text).unwrap();
