@@ -795,24 +795,22 @@ struct LoopDevice {
 
 impl LoopDevice {
     fn new(image: std::path::PathBuf) -> LoopDevice {
-        let run = |cmd: &mut std::process::Command| {
-            let out = cmd.output().unwrap();
-            assert!(
-                out.status.success(),
-                "{cmd:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        };
-        run(std::process::Command::new("truncate")
-            .args(["-s", "32M"])
-            .arg(&image));
-        run(std::process::Command::new("mkfs.ext3")
-            .args(["-q", "-F"])
-            .arg(&image));
-        let dev = run(std::process::Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(&image));
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "truncate -s 32M \"$1\" && mkfs.ext3 -q -F \"$1\" && losetup --find --show \"$1\"",
+                "sh",
+            ])
+            .arg(&image)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "making an ext3 loop device over {}: {}",
+            image.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
         LoopDevice { dev, image }
     }
 }
