@@ -533,6 +533,7 @@ fn cut_off_alive_then_heal(
         released.as_secs_f64() * 1000.0,
         served.as_secs_f64() * 1000.0
     );
+    print_lease_margin(&prober, home, new_home);
     let s = status(&lab, home).unwrap();
     assert!(!s.membership.quorate, "{home} alone is not quorate: {s:?}");
     let i = NODES.iter().position(|n| *n == home).unwrap();
@@ -561,6 +562,35 @@ fn cut_off_alive_then_heal(
         healed.elapsed().as_secs_f64()
     );
     (lab, procs, prober, new_home.to_string())
+}
+
+/// Prints how long before the new node added the VIP the cut one had deleted it, as
+/// the nodes' `ip -ts monitor address` saw it (the lease's margin).
+fn print_lease_margin(prober: &Prober, old: &str, new: &str) {
+    let events = prober.address_events(&vip());
+    let secs = |t: &str| -> Option<f64> {
+        let clock = t.split('T').nth(1)?;
+        let mut parts = clock.split(':');
+        let h: f64 = parts.next()?.parse().ok()?;
+        let m: f64 = parts.next()?.parse().ok()?;
+        let s: f64 = parts.next()?.parse().ok()?;
+        Some(h * 3600.0 + m * 60.0 + s)
+    };
+    let deleted = events
+        .iter()
+        .find(|(_, n, w)| n == old && *w == "deleted")
+        .and_then(|e| secs(&e.0));
+    let added = events
+        .iter()
+        .find(|(_, n, w)| n == new && *w == "added")
+        .and_then(|e| secs(&e.0));
+    match (deleted, added) {
+        (Some(d), Some(a)) => println!(
+            "figure: the lease's margin: {old} deleted the VIP {:.0} ms before {new} added it",
+            (a - d) * 1000.0
+        ),
+        _ => println!("the VIP's changes, as the nodes saw them: {events:?}"),
+    }
 }
 
 /// The active node is the DC (node1).
@@ -594,6 +624,10 @@ fn lab_failover_active_node_cut_off_alive_releases_the_vip_and_auto_failback_on_
     );
     assert_eq!(ip_holders(&lab, &NODES, &vip()), set(&["node2"]));
     assert_eq!(client_vip_on(&lab, &NODES), "node2");
+    println!("VIP changes seen by each node's `ip -ts monitor address`:");
+    for (t, node, what) in prober.address_events(&vip()) {
+        println!("  {t} {node} {what}");
+    }
     let s = status(&lab, "node3").unwrap();
     assert_eq!(s.dc.as_ref().map(|d| d.as_str()), Some("node1"));
     prober.finish();
