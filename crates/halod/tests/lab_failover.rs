@@ -1063,3 +1063,89 @@ fn lab_failover_heartbeat1_seed_examples_active_active() {
     drop(lab);
     drop(disk);
 }
+
+// ─── the prober itself ───────────────────────────────────────────────────────────────
+
+/// The probe every test relies on can fail: an address put on two nodes by hand is
+/// caught, a file on two nodes too, while an address moved from one node to another
+/// (deleted, then added) is not counted.
+#[test]
+fn lab_failover_prober_catches_a_resource_on_two_nodes_and_not_a_move() {
+    let lab = Arc::new(Lab::create(&LabSpec::new().hosts(2)).unwrap());
+    let pair = ["node1", "node2"];
+    let ip = vip_n(9);
+    let add = |n: &str| {
+        let out = lab
+            .output(
+                n,
+                &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+            )
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let del = |n: &str| {
+        let out = lab
+            .output(
+                n,
+                &["ip", "addr", "del", &format!("{ip}/24"), "dev", "eth0"],
+            )
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let state = dummy_state("probe");
+    let wait_rounds = |p: &Prober, n: u64| {
+        let r0 = p.rounds();
+        wait_for("the prober ran", || (p.rounds() >= r0 + n).then_some(()));
+    };
+
+    // Moves, back and forth, at varying points of the prober's rounds (one move per
+    // round at most): never counted.
+    let prober = Prober::start(
+        lab.clone(),
+        &pair,
+        vec![Probe::Ip(ip.clone()), Probe::File(state.clone())],
+    );
+    add("node1");
+    for i in 0..20u64 {
+        wait_rounds(&prober, 1);
+        std::thread::sleep(Duration::from_millis(i * 7 % 60));
+        let (from, to) = if i % 2 == 0 {
+            ("node1", "node2")
+        } else {
+            ("node2", "node1")
+        };
+        del(from);
+        add(to);
+    }
+    wait_rounds(&prober, 3);
+    let rounds = prober.finish();
+    del("node1");
+    println!("20 moves, {rounds} rounds: not counted");
+
+    // On both at once: caught, with the address's changes shown.
+    for (probe, on) in [
+        (Probe::Ip(ip.clone()), "address"),
+        (Probe::File(state.clone()), "file"),
+    ] {
+        let prober = Prober::start(lab.clone(), &pair, vec![probe]);
+        for n in pair {
+            match on {
+                "address" => add(n),
+                _ => std::fs::write(lab.host(n).unwrap().path(&state).unwrap(), "").unwrap(),
+            }
+        }
+        wait_rounds(&prober, 6);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prober.finish()));
+        let message = caught
+            .err()
+            .and_then(|e| e.downcast::<String>().ok())
+            .unwrap_or_else(|| panic!("the {on} on both nodes was not caught"));
+        assert!(message.contains("at once"), "{message}");
+        for n in pair {
+            match on {
+                "address" => del(n),
+                _ => std::fs::remove_file(lab.host(n).unwrap().path(&state).unwrap()).unwrap(),
+            }
+        }
+    }
+}
