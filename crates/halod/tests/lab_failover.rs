@@ -1074,24 +1074,14 @@ fn lab_failover_prober_catches_a_resource_on_two_nodes_and_not_a_move() {
     let lab = Arc::new(Lab::create(&LabSpec::new().hosts(2)).unwrap());
     let pair = ["node1", "node2"];
     let ip = vip_n(9);
-    let add = |n: &str| {
+    let addr = |verb: &str, n: &str| {
         let out = lab
-            .output(
-                n,
-                &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
-            )
+            .output(n, &["ip", "addr", verb, &format!("{ip}/24"), "dev", "eth0"])
             .unwrap();
         assert!(out.status.success(), "{out:?}");
     };
-    let del = |n: &str| {
-        let out = lab
-            .output(
-                n,
-                &["ip", "addr", "del", &format!("{ip}/24"), "dev", "eth0"],
-            )
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
+    let add = |n: &str| addr("add", n);
+    let del = |n: &str| addr("del", n);
     let state = dummy_state("probe");
     let wait_rounds = |p: &Prober, n: u64| {
         let r0 = p.rounds();
