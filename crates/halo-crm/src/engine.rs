@@ -1403,11 +1403,40 @@ impl Crm {
         }
     }
 
+    /// Forgets a resource here (its history, its recurring operations). A recurring
+    /// operation sent by the DC that has not reported its first result yet never will
+    /// (the LRM cancels it), so it is reported as cancelled now: the DC's transition
+    /// must not wait for it until its deadline (timeout + cluster-delay).
     fn forget_local(&mut self, resource: &str) {
         self.local.remove(resource);
         self.out.push(Output::Lrm(LrmRequest::Forget {
             resource: resource.to_string(),
         }));
+        let pending: Vec<String> = self
+            .in_flight
+            .iter()
+            .filter(|(_, op)| op.resource == resource && op.interval_ms > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in pending {
+            let Some(op) = self.in_flight.remove(&key) else {
+                continue;
+            };
+            let outcome = OpOutcome {
+                resource: op.resource,
+                action: op.action,
+                interval_ms: op.interval_ms,
+                call_id: 0,
+                rc: 1,
+                op_status: EXEC_CANCELLED,
+                expected_rc: op.expected_rc,
+                failed: false,
+                transition_key: Some(op.transition_key),
+                exit_reason: Some("cancelled: the resource was cleaned up".into()),
+                epoch_secs: 0,
+            };
+            self.report(outcome, None);
+        }
     }
 
     fn commit(&mut self, v: Validating) {
@@ -1958,8 +1987,11 @@ impl Crm {
             }
             return;
         }
+        // Not run (the node's lease is lost) or cancelled before its first result (the
+        // resource was cleaned up): nothing to record, the action did not complete.
         let refused = outcome.op_status == EXEC_NOT_CONNECTED && history.is_none();
-        if !refused {
+        let cancelled = outcome.op_status == EXEC_CANCELLED && history.is_none();
+        if !refused && !cancelled {
             let fatal = status::cluster_option(&self.cib, "start-failure-is-fatal")
                 .and_then(status::truthy)
                 .unwrap_or(true);
@@ -1999,6 +2031,12 @@ impl Crm {
                     self.set_step(i, Step::Done);
                 } else if refused {
                     self.fail_action(i, "refused: the node's lease is lost".into(), true);
+                } else if cancelled {
+                    let why = outcome
+                        .exit_reason
+                        .clone()
+                        .unwrap_or_else(|| "cancelled".into());
+                    self.fail_action(i, why, false);
                 } else {
                     let detail = format!(
                         "rc={} (expected {target}), status {}{}",
@@ -2014,7 +2052,7 @@ impl Crm {
                 }
                 self.advance();
             }
-            None if outcome.op_status == EXEC_CANCELLED || refused => {}
+            None if outcome.op_status == EXEC_CANCELLED || refused || cancelled => {}
             None => {
                 let key = op_key(&outcome.resource, &outcome.action, outcome.interval_ms);
                 self.want_schedule(&format!("result of {key} on {node}"));

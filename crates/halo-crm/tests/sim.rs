@@ -850,3 +850,48 @@ fn maintenance_leaves_resources_alone_until_it_ends() {
     sim.until(10 * S, "answered", |s| s.reply("a", id).is_some());
     sim.until(10 * S, "settled", Sim::settled);
 }
+
+/// A cleanup that lands while the recurring monitor of a just-restarted resource has
+/// not reported yet: the node forgets the resource and cancels the monitor, so its
+/// first result never comes. The DC must not wait for it until the action's deadline
+/// (its timeout plus `cluster-delay`, a minute): the node reports the monitor as
+/// cancelled, and the next transition re-probes at once. (Found by the lab: the group
+/// stayed unmanaged for a minute after `halo resource cleanup`.)
+#[test]
+fn cleanup_while_a_monitor_has_not_reported_does_not_stall_the_cluster() {
+    for seed in 11..16 {
+        let mut sim = running(seed);
+        let starts = |s: &Sim| {
+            s.events
+                .iter()
+                .filter(|(_, node, e)| {
+                    *node == n("a")
+                        && matches!(e, Event::OpRecorded { key, node, .. }
+                            if key == "db_start_0" && *node == n("c"))
+                })
+                .count()
+        };
+        let before = starts(&sim);
+        sim.kill_resource("c", "db");
+        // The DC records db's restart on c and sends its recurring monitor at once.
+        sim.until(10 * S, "db restarted on c", |s| starts(s) > before);
+        let id = sim.client(
+            "a",
+            ClientRequest::ResourceCleanup {
+                id: Some("db".into()),
+                node: None,
+            },
+        );
+        sim.until(10 * S, "cleanup answered", |s| s.reply("a", id).is_some());
+        assert!(matches!(sim.reply("a", id), Some(Ok(_))), "seed {seed}");
+        // Well within the monitor's deadline (20 s + cluster-delay 60 s).
+        sim.until(5 * S, "settled again", |s| {
+            s.settled() && s.where_runs("db") == ["c"]
+        });
+        sim.assert_safe();
+        assert!(
+            sim.nodes[&n("a")].crm.fail_counts().is_empty(),
+            "seed {seed}"
+        );
+    }
+}
