@@ -153,9 +153,9 @@ const CIB_GROUP: &str = "web";
 const CIB_IP: &str = "web-ip";
 const CIB_SVC: &str = "web-svc";
 
-/// A Pacemaker-style CIB: a group of an address and a monitored Dummy, preferring
-/// node2, moved away after two failures.
-fn web_cib() -> String {
+/// A Pacemaker-style CIB with these resources and constraints, no fencing (there is
+/// none yet) and `no-quorum-policy=stop`.
+fn cib(resources: &str, constraints: &str) -> String {
     format!(
         r#"<cib admin_epoch="0" epoch="1" num_updates="0" validate-with="pacemaker-3.0">
   <configuration>
@@ -167,7 +167,24 @@ fn web_cib() -> String {
     </crm_config>
     <nodes/>
     <resources>
-      <group id="{CIB_GROUP}">
+{resources}
+    </resources>
+    <constraints>
+{constraints}
+    </constraints>
+  </configuration>
+  <status/>
+</cib>
+"#
+    )
+}
+
+/// A group of an address and a monitored Dummy, preferring node2, moved away after two
+/// failures.
+fn web_cib() -> String {
+    cib(
+        &format!(
+            r#"      <group id="{CIB_GROUP}">
         <meta_attributes id="web-meta">
           <nvpair id="web-meta-mt" name="migration-threshold" value="2"/>
         </meta_attributes>
@@ -183,16 +200,12 @@ fn web_cib() -> String {
             <op id="web-svc-monitor" name="monitor" interval="1s" timeout="20s"/>
           </operations>
         </primitive>
-      </group>
-    </resources>
-    <constraints>
-      <rsc_location id="web-prefers-node2" rsc="{CIB_GROUP}" node="node2" score="100"/>
-    </constraints>
-  </configuration>
-  <status/>
-</cib>
-"#,
-        ip = vip()
+      </group>"#,
+            ip = vip()
+        ),
+        &format!(
+            r#"      <rsc_location id="web-prefers-node2" rsc="{CIB_GROUP}" node="node2" score="100"/>"#
+        ),
     )
 }
 
@@ -1138,4 +1151,162 @@ fn lab_failover_prober_catches_a_resource_on_two_nodes_and_not_a_move() {
             }
         }
     }
+}
+
+// ─── agents that misbehave: a monitor that hangs, a stop that fails ─────────────────
+
+/// An LSB init script whose `status` hangs while `/run/flaky.hang-status` exists and
+/// whose `stop` fails while `/run/flaky.fail-stop` exists (the test creates them on one
+/// host). It "runs" while `/run/flaky.running` exists.
+const FLAKY: &str = r#"#!/bin/sh
+# flaky: a service that misbehaves on demand (lab_failover).
+STATE=/run/flaky.running
+case "$1" in
+start)
+    touch "$STATE"; exit 0 ;;
+stop)
+    [ -e /run/flaky.fail-stop ] && { echo "flaky: cannot stop" >&2; exit 1; }
+    rm -f "$STATE"; exit 0 ;;
+status)
+    [ -e /run/flaky.hang-status ] && sleep 600
+    [ -e "$STATE" ] && { echo "flaky is running"; exit 0; }
+    echo "flaky is stopped"; exit 3 ;;
+*)
+    exit 2 ;;
+esac
+"#;
+
+/// A group of an address (found by the routing table) and the flaky service,
+/// preferring node2.
+fn flaky_cib() -> String {
+    cib(
+        &format!(
+            r#"      <group id="app">
+        <primitive id="app-ip" class="ocf" provider="halo" type="IPaddr">
+          <instance_attributes id="app-ip-params">
+            <nvpair id="app-ip-ip" name="ip" value="{ip}"/>
+          </instance_attributes>
+        </primitive>
+        <primitive id="flaky" class="lsb" type="flaky">
+          <operations>
+            <op id="flaky-monitor" name="monitor" interval="1s" timeout="2s"/>
+            <op id="flaky-stop" name="stop" interval="0" timeout="5s"/>
+          </operations>
+        </primitive>
+      </group>"#,
+            ip = vip()
+        ),
+        r#"      <rsc_location id="app-prefers-node2" rsc="app" node="node2" score="100"/>"#,
+    )
+}
+
+fn failed_action(lab: &Lab, node: &str, op: &str) -> Option<halo_ipc::FailedActionStatus> {
+    status(lab, node)?
+        .failed_actions
+        .into_iter()
+        .find(|f| f.operation == op)
+}
+
+/// Waits until every node sees the app group on `on`, and only `on` holds it.
+fn wait_app_on(lab: &Lab, on: &str) {
+    wait_placed(lab, &NODES, &["app-ip", "flaky"], on);
+    wait_for(&format!("only {on} holds the app group"), || {
+        (ip_holders(lab, &NODES, &vip()) == set(&[on])
+            && file_holders(lab, &NODES, "/run/flaky.running") == set(&[on]))
+        .then_some(())
+    });
+}
+
+#[test]
+fn lab_failover_hung_monitor_times_out_and_a_failed_stop_blocks_the_resource_in_place() {
+    halo_binary();
+    let lab =
+        Arc::new(Lab::create(&LabSpec::new().hosts(3).private_dir("/etc/init.d", true)).unwrap());
+    write_config(&lab, &NODES, &ha_cf("on"), None, &random_key());
+    for n in NODES {
+        let p = lab.host(n).unwrap().path("/etc/init.d/flaky").unwrap();
+        std::fs::write(&p, FLAKY).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let procs = start_all(&lab, &NODES);
+    wait_for("a 3-node membership in sync", || {
+        let s = status(&lab, "node1")?;
+        (s.membership.members.len() == 3 && s.crm.as_ref()?.synced).then_some(())
+    });
+    let prober = Prober::start(
+        lab.clone(),
+        &NODES,
+        vec![Probe::Ip(vip()), Probe::File("/run/flaky.running".into())],
+    );
+    let file = lab
+        .host("node1")
+        .unwrap()
+        .path("/etc/ha.d/app.xml")
+        .unwrap();
+    std::fs::write(&file, flaky_cib()).unwrap();
+    halo_ok(&lab, "node1", &["configure", "load", "/etc/ha.d/app.xml"]);
+    wait_app_on(&lab, "node2");
+    let host2 = lab.host("node2").unwrap();
+
+    // The monitor hangs: after its timeout (2 s) it counts as failed ("timed out"),
+    // and the service is recovered in place.
+    let t0 = Instant::now();
+    let hang = host2.path("/run/flaky.hang-status").unwrap();
+    std::fs::write(&hang, "").unwrap();
+    let f = wait_for("flaky's monitor timed out on node2", || {
+        failed_action(&lab, "node1", "flaky_monitor_1000").filter(|f| f.node.as_str() == "node2")
+    });
+    println!(
+        "figure: hung monitor to its failure recorded: {:.2} s; {f:?}",
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(f.op_status, 2, "timed out: {f:?}");
+    std::fs::remove_file(&hang).unwrap();
+    wait_app_on(&lab, "node2");
+    let text = halo_ok(&lab, "node3", &["status"]);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("flaky_monitor_1000 on node2")
+                && l.to_lowercase().contains("timed out")),
+        "{text}"
+    );
+    halo_ok(&lab, "node3", &["resource", "cleanup", "flaky"]);
+    wait_for("the failure forgotten", || {
+        status(&lab, "node1")?
+            .failed_actions
+            .is_empty()
+            .then_some(())
+    });
+    wait_app_on(&lab, "node2");
+
+    // The service cannot be stopped: a move must not start it elsewhere while it may
+    // still run here (no fencing to make sure it is gone). It stays, blocked.
+    let fail_stop = host2.path("/run/flaky.fail-stop").unwrap();
+    std::fs::write(&fail_stop, "").unwrap();
+    halo_ok(&lab, "node1", &["resource", "move", "app", "node3"]);
+    let f = wait_for("flaky's stop failed on node2", || {
+        failed_action(&lab, "node1", "flaky_stop_0")
+    });
+    println!("the failed stop: {f:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        file_holders(&lab, &NODES, "/run/flaky.running"),
+        set(&["node2"]),
+        "flaky runs on node2 only"
+    );
+    assert!(
+        file_holders(&lab, &["node1", "node3"], "/run/flaky.running").is_empty()
+            && ip_holders(&lab, &["node1", "node3"], &vip()).is_empty(),
+        "nothing of the group started elsewhere"
+    );
+    let text = halo_ok(&lab, "node3", &["status"]);
+    println!("{text}");
+    assert!(text.contains("flaky_stop_0 on node2"), "{text}");
+
+    // Once it can stop again, a cleanup lets the move happen.
+    std::fs::remove_file(&fail_stop).unwrap();
+    halo_ok(&lab, "node1", &["resource", "cleanup", "flaky"]);
+    wait_app_on(&lab, "node3");
+    prober.finish();
+    stop_all(&lab, procs);
 }
