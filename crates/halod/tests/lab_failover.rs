@@ -11,11 +11,14 @@
 //! | `…cut_off_alive…_auto_failback_off` | the active node cut off, alive: it stops its resources (the lease), the quorate side serves the VIP, never both (probed inside every node, the cut one too); healed: one copy, the group stays (`auto_failback off`) |
 //! | `…cut_off_alive…_auto_failback_on` | the same with `auto_failback on`: healed, the group returns to its preferred node |
 //! | `…cib_update_during_a_partition…` | 2|1 on 3 nodes: a change on the quorate side is acknowledged, the inquorate side refuses changes; after healing the quorate side's (higher) version wins on every node, the DC included, and the change is kept |
+//! | `…hung_monitor_times_out_and_a_failed_stop_blocks…` | an LSB service whose status hangs: the monitor times out (status "timed out"), the script and its children are killed, the service is recovered in place; a stop that fails (no fencing) blocks the resource where it is — nothing of its group starts elsewhere — until it can stop and a cleanup lets the move happen |
+//! | `…prober_catches_a_resource_on_two_nodes_and_not_a_move` | the probe the others rely on fails when an address or a file is on two nodes at once, and does not count a move |
 //! | `…heartbeat1_seed_examples_active_active` | the seeds' `haresources` lines (an address and httpd; an address, `Filesystem::…` and mysql) as two groups preferring different nodes of a two-node cluster: each runs on its node, a crash puts both on the survivor, the returning node takes its group back (heartbeat's default `auto_failback legacy`), the database's data moves with its disk |
 //!
 //! Every test probes every 50 ms, from inside each live node's namespaces (`ip addr`,
 //! the agents' state files, processes, mounts), that no resource is active on two nodes
-//! at once. Timings are printed, never asserted.
+//! at once (caught on both at the same moment: see `crm_common::Probe`). Timings are
+//! printed, never asserted.
 //!
 //! Needs root and the lab's tools (`scripts/setup`), `resource-agents`, `python3`, `curl`,
 //! `mkfs.ext3` and `losetup`, and the `halo` binary next to `halod`.
@@ -1261,8 +1264,24 @@ fn lab_failover_hung_monitor_times_out_and_a_failed_stop_blocks_the_resource_in_
         t0.elapsed().as_secs_f64()
     );
     assert_eq!(f.op_status, 2, "timed out: {f:?}");
+    // The timed-out script was killed with its children (the `sleep` it hung in).
+    let hung = || {
+        lab.pids_on("node2")
+            .unwrap()
+            .into_iter()
+            .filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c.split(|b| *b == 0).any(|w| w == b"600"))
+            })
+            .count()
+    };
     std::fs::remove_file(&hang).unwrap();
     wait_app_on(&lab, "node2");
+    // A status that hung was killed at its timeout, with its children (the `sleep` it
+    // hung in): none is left once the file is gone.
+    wait_for("no process of a hung status left on node2", || {
+        (hung() == 0).then_some(())
+    });
     let text = halo_ok(&lab, "node3", &["status"]);
     assert!(
         text.lines()
