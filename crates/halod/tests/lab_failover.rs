@@ -12,6 +12,7 @@
 //! | `…cut_off_alive…_auto_failback_on` | the same with `auto_failback on`: healed, the group returns to its preferred node |
 //! | `…cib_update_during_a_partition…` | 2|1 on 3 nodes: a change on the quorate side is acknowledged, the inquorate side refuses changes; after healing the quorate side's (higher) version wins on every node, the DC included, and the change is kept |
 //! | `…hung_monitor_times_out_and_a_failed_stop_blocks…` | an LSB service whose status hangs: the monitor times out (status "timed out"), the script and its children are killed, the service is recovered in place; a stop that fails (no fencing) blocks the resource where it is — nothing of its group starts elsewhere — until it can stop and a cleanup lets the move happen |
+//! | `…short_cuts_of_the_active_node_around_the_lease_and_the_deadtime` | cuts of 0.9–2.5 s, shorter and longer than the lease's limit and the deadtime, then healed: never on two nodes, always one copy at the end, the client reaches it |
 //! | `…prober_catches_a_resource_on_two_nodes_and_not_a_move` | the probe the others rely on fails when an address or a file is on two nodes at once, and does not count a move |
 //! | `…heartbeat1_seed_examples_active_active` | the seeds' `haresources` lines (an address and httpd; an address, `Filesystem::…` and mysql) as two groups preferring different nodes of a two-node cluster: each runs on its node, a crash puts both on the survivor, the returning node takes its group back (heartbeat's default `auto_failback legacy`), the database's data moves with its disk |
 //!
@@ -1351,6 +1352,56 @@ fn lab_failover_hung_monitor_times_out_and_a_failed_stop_blocks_the_resource_in_
     std::fs::remove_file(&fail_stop).unwrap();
     halo_ok(&lab, "node1", &["resource", "cleanup", "flaky"]);
     wait_app_on(&lab, "node3");
+    prober.finish();
+    stop_all(&lab, procs);
+}
+
+// ─── short cuts around the lease and the deadtime ───────────────────────────────────
+
+/// The active node is cut off for a little less and a little more than the lease's
+/// limit (deadtime − 2 × keepalive = 1.1 s) and the deadtime (1.5 s), then healed: it
+/// may stop its resources (lease) while the others never declared it dead, or they may
+/// recover them; whatever happens, the group is never on two nodes and ends running on
+/// exactly one, and the client reaches it.
+#[test]
+fn lab_failover_short_cuts_of_the_active_node_around_the_lease_and_the_deadtime() {
+    let (lab, procs) = haresources_lab("off", "node1");
+    let prober = Prober::start(lab.clone(), &NODES, group_probes());
+    for ms in [900u64, 1200, 1300, 1400, 1700, 2500] {
+        let home = wait_for("the group on one node", || {
+            let s = status(&lab, "node1")?;
+            let on = placed_on(&s, DUMMY_ID)?;
+            (placed_on(&s, VIP_ID)? == on).then_some(on)
+        });
+        let home: &'static str = NODES.iter().copied().find(|n| *n == home).unwrap();
+        wait_placed(&lab, &NODES, &[VIP_ID, DUMMY_ID], home);
+        lab.cut(home).unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let lost = status(&lab, home)
+            .and_then(|s| s.crm)
+            .is_some_and(|c| c.lease_lost);
+        lab.heal(home).unwrap();
+        let t0 = Instant::now();
+        let now_on = wait_for(&format!("one copy running after a {ms} ms cut"), || {
+            let ips = ip_holders(&lab, &NODES, &vip());
+            let dummies = file_holders(&lab, &NODES, &dummy_state(DUMMY_ID));
+            (ips.len() == 1 && ips == dummies).then(|| ips.into_iter().next().unwrap())
+        });
+        wait_placed(&lab, &NODES, &[VIP_ID, DUMMY_ID], &now_on);
+        for n in NODES {
+            wait_for(&format!("{n}: 3 members, in sync, lease held"), || {
+                let s = status(&lab, n)?;
+                let crm = s.crm.as_ref()?;
+                (s.membership.members.len() == 3 && crm.synced && !crm.lease_lost).then_some(())
+            });
+        }
+        assert_eq!(client_vip_on(&lab, &NODES), now_on);
+        println!(
+            "a {ms} ms cut of {home}: lease lost during the cut: {lost}; the group on \
+             {now_on} {:.2} s after the heal",
+            t0.elapsed().as_secs_f64()
+        );
+    }
     prober.finish();
     stop_all(&lab, procs);
 }
