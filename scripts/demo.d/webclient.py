@@ -77,6 +77,8 @@ def report(path, since, dead):
     rows = []
     with open(path) as f:
         for line in f:
+            if not line.endswith("\n"):
+                continue  # the poller was stopped while writing it
             p = line.split()
             if len(p) >= 4:
                 rows.append((float(p[0]), float(p[1]), p[2] == "ok", p[3]))
