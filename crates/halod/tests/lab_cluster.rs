@@ -16,7 +16,7 @@ use std::time::Duration;
 use halo_bench::cluster::{HaloCluster, counter, link_state, peer_state};
 use halo_bench::config::{HaCf, Timing, authkeys, random_secret};
 use halo_bench::watch::{EventStream, Stamped};
-use halo_ipc::{Event, Status};
+use halo_ipc::Event;
 use halo_lab::{Lab, LabSpec, LossTarget, Port};
 use halo_types::{LinkState, NodeState};
 

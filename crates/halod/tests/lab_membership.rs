@@ -37,6 +37,7 @@ use halo_bench::config::{HaCf, Timing, authkeys, random_secret};
 use halo_bench::watch::EventStream;
 use halo_ipc::{Event, Membership, MembershipRecord, Reply, Request};
 use halo_lab::{Lab, LabSpec, OneWay};
+use halo_types::NodeName;
 
 mod common;
 
@@ -56,11 +57,10 @@ fn lab(n: usize) -> Lab {
 /// Configure `nodes` (the fast preset, broadcast on eth0, `extra` lines) with one key.
 fn configure(c: &HaloCluster<'_>, nodes: &[&str], extra: &[&str]) {
     let key = authkeys("sha256", &random_secret());
-    let cf = extra
-        .iter()
-        .fold(HaCf::new(Timing::FAST, nodes).line("bcast eth0"), |cf, l| {
-            cf.line(*l)
-        });
+    let cf = extra.iter().fold(
+        HaCf::new(Timing::FAST, nodes).line("bcast eth0"),
+        |cf, l| cf.line(*l),
+    );
     for h in nodes {
         c.configure(h, &cf.render(), &key).unwrap();
     }
@@ -158,7 +158,12 @@ fn wait_agreed(c: &HaloCluster<'_>, hosts: &[&str], members: &[&str]) -> Members
                 .then_some(first)
         },
     )
-    .unwrap_or_else(|e| panic!("{e}; last seen: {:#?}", hosts.iter().zip(&last).collect::<Vec<_>>()))
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}; last seen: {:#?}",
+            hosts.iter().zip(&last).collect::<Vec<_>>()
+        )
+    })
 }
 
 /// Wait as [`wait_agreed`], then check the membership's quorum.
@@ -170,7 +175,8 @@ fn wait_agreed_quorum(
 ) -> Membership {
     let m = wait_agreed(c, hosts, members);
     assert_eq!(
-        m.quorate, quorate,
+        m.quorate,
+        quorate,
         "{members:?} should {}be quorate: {m:?}",
         if quorate { "" } else { "not " }
     );
@@ -213,8 +219,17 @@ fn start_all<'l>(c: &HaloCluster<'l>, nodes: &[&str], extra: &[&str]) -> (Stream
     (streams, m)
 }
 
+/// The names of `nodes`, to compare with string lists.
+fn names(nodes: &[NodeName]) -> Vec<&str> {
+    nodes.iter().map(NodeName::as_str).collect()
+}
+
 fn without<'a>(nodes: &[&'a str], gone: &[&str]) -> Vec<&'a str> {
-    nodes.iter().copied().filter(|n| !gone.contains(n)).collect()
+    nodes
+        .iter()
+        .copied()
+        .filter(|n| !gone.contains(n))
+        .collect()
 }
 
 /// `host`'s `halo membership --json`.
@@ -225,7 +240,8 @@ fn history(c: &HaloCluster<'_>, host: &str) -> Vec<MembershipRecord> {
     // The same as the API answers.
     match c.request(host, &Request::Memberships).unwrap() {
         Reply::Memberships { memberships } => {
-            let ids = |v: &[MembershipRecord]| v.iter().map(|r| r.membership.id).collect::<Vec<_>>();
+            let ids =
+                |v: &[MembershipRecord]| v.iter().map(|r| r.membership.id).collect::<Vec<_>>();
             assert_eq!(ids(&json), ids(&memberships), "{host}");
         }
         other => panic!("{host}: {other:?}"),
@@ -247,7 +263,7 @@ fn kill_one(nodes: &[&str], victim: &str) {
     for h in &rest {
         let last = history(&c, h).pop().unwrap();
         assert_eq!(last.membership, after, "{h}");
-        assert_eq!(last.left, [victim], "{h}: {last:?}");
+        assert_eq!(names(&last.left), [victim], "{h}: {last:?}");
         assert!(last.joined.is_empty(), "{h}: {last:?}");
     }
     streams.check();
@@ -268,8 +284,7 @@ fn lab_membership_5_nodes_kill_one_the_rest_agree() {
 }
 
 #[test]
-fn lab_membership_5_nodes_partition_2_3_only_the_larger_side_is_quorate_and_the_heal_rejoins()
-{
+fn lab_membership_5_nodes_partition_2_3_only_the_larger_side_is_quorate_and_the_heal_rejoins() {
     let lab = lab(5);
     let c = cluster(&lab);
     let (streams, all) = start_all(&c, &FIVE, &[]);
@@ -279,7 +294,10 @@ fn lab_membership_5_nodes_partition_2_3_only_the_larger_side_is_quorate_and_the_
     lab.partition(&[&small[..], &large[..]]).unwrap();
     let ms = wait_agreed_quorum(&c, &small, &small, false);
     let ml = wait_agreed_quorum(&c, &large, &large, true);
-    assert!(ms.id > all.id && ml.id > all.id, "{all:?} then {ms:?} and {ml:?}");
+    assert!(
+        ms.id > all.id && ml.id > all.id,
+        "{all:?} then {ms:?} and {ml:?}"
+    );
     streams.check();
     let expect: Vec<(&str, &Membership)> = small
         .iter()
@@ -290,11 +308,18 @@ fn lab_membership_5_nodes_partition_2_3_only_the_larger_side_is_quorate_and_the_
 
     lab.heal_partition().unwrap();
     let healed = wait_agreed_quorum(&c, &FIVE, &FIVE, true);
-    assert!(healed.id > ms.id && healed.id > ml.id, "{ms:?} {ml:?} then {healed:?}");
+    assert!(
+        healed.id > ms.id && healed.id > ml.id,
+        "{ms:?} {ml:?} then {healed:?}"
+    );
     for h in FIVE {
         let last = history(&c, h).pop().unwrap();
-        let other: Vec<&str> = if small.contains(&h) { large.to_vec() } else { small.to_vec() };
-        assert_eq!(last.joined, other, "{h}: {last:?}");
+        let other: Vec<&str> = if small.contains(&h) {
+            large.to_vec()
+        } else {
+            small.to_vec()
+        };
+        assert_eq!(names(&last.joined), other, "{h}: {last:?}");
         assert!(last.left.is_empty(), "{h}: {last:?}");
     }
     streams.check();
@@ -306,7 +331,8 @@ fn lab_membership_3_nodes_partition_1_2_and_heal() {
     let c = cluster(&lab);
     let (streams, _) = start_all(&c, &THREE, &[]);
 
-    lab.partition(&[&["node1"][..], &["node2", "node3"][..]]).unwrap();
+    lab.partition(&[&["node1"][..], &["node2", "node3"][..]])
+        .unwrap();
     wait_agreed_quorum(&c, &["node1"], &["node1"], false);
     wait_agreed_quorum(&c, &["node2", "node3"], &["node2", "node3"], true);
     lab.heal_partition().unwrap();
@@ -371,9 +397,9 @@ fn flap(lab: &Lab, period: Duration, total: Duration) -> usize {
     };
     let end = Instant::now() + total;
     let mut next = Instant::now();
-    let mut cuts = 0;
+    let mut cuts: usize = 0;
     while Instant::now() < end {
-        pair(cuts % 2 == 0);
+        pair(cuts.is_multiple_of(2));
         cuts += 1;
         next += period;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
@@ -413,7 +439,10 @@ fn lab_membership_flapping_link_settles_once_it_stops() {
         t.join().unwrap()
     });
     let settled = wait_agreed_quorum(&c, &THREE, &THREE, true);
-    println!("{slow} cuts of 700 ms; installs by then: {:?}", streams.counts());
+    println!(
+        "{slow} cuts of 700 ms; installs by then: {:?}",
+        streams.counts()
+    );
     streams.check();
     let expect: Vec<(&str, &Membership)> = THREE.iter().map(|h| (*h, &settled)).collect();
     assert_stable(&c, &streams, &expect);
@@ -470,7 +499,10 @@ fn lab_membership_history_and_watch_tell_who_joined_and_who_left() {
     let first = wait_agreed_quorum(&c, &["node1", "node2"], &["node1", "node2"], true);
     let halo = c.halo_binary().to_path_buf();
     let watch = lab
-        .spawn_args("node1", &[halo.as_os_str(), "watch".as_ref(), "--json".as_ref()])
+        .spawn_args(
+            "node1",
+            &[halo.as_os_str(), "watch".as_ref(), "--json".as_ref()],
+        )
         .unwrap();
     let human = lab
         .spawn_args("node1", &[halo.as_os_str(), "watch".as_ref()])
@@ -494,11 +526,11 @@ fn lab_membership_history_and_watch_tell_who_joined_and_who_left() {
         "{records:#?}"
     );
     assert!(ids.contains(&first.id), "{records:#?}");
-    assert_eq!(tail[0].joined, ["node3"], "{records:#?}");
+    assert_eq!(names(&tail[0].joined), ["node3"], "{records:#?}");
     assert!(tail[0].left.is_empty(), "{records:#?}");
-    assert_eq!(tail[1].left, ["node3"], "{records:#?}");
+    assert_eq!(names(&tail[1].left), ["node3"], "{records:#?}");
     assert!(tail[1].joined.is_empty(), "{records:#?}");
-    assert_eq!(tail[0].coordinator, "node1");
+    assert_eq!(tail[0].coordinator.as_str(), "node1");
     assert_eq!((tail[0].votes, tail[0].quorum), (3, 2), "{records:#?}");
     assert_eq!((tail[1].votes, tail[1].quorum), (2, 2), "{records:#?}");
 
@@ -512,7 +544,10 @@ fn lab_membership_history_and_watch_tell_who_joined_and_who_left() {
             .to_owned()
     };
     let joined = line(all.id);
-    assert!(joined.contains("node1 node2 node3") && joined.ends_with("joined: node3"), "{joined}");
+    assert!(
+        joined.contains("node1 node2 node3") && joined.ends_with("joined: node3"),
+        "{joined}"
+    );
     assert!(joined.contains("quorate, 3/2 votes, by node1"), "{joined}");
     assert!(line(left.id).ends_with("left: node3"), "{text}");
 
