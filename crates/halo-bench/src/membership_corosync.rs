@@ -362,7 +362,7 @@ Nov 23 11:24:03.587 [18944] node1 corosync notice  [MAIN  ] Completed service sy
                 LogEvent::Members(vec![1, 2]),
             ]
         );
-        assert_eq!(l[2].ms_of_day, 40_443_587);
+        assert_eq!(l[2].ms_of_day, 41_043_587);
         // Malformed: no clock, a count that does not match the list.
         assert_eq!(parse_line("[QUORUM] Members[2]: 1 2"), None);
         assert_eq!(
