@@ -32,12 +32,17 @@
 //! the periodic heartbeats relative to the fault is uniformly spread (without it,
 //! periodic protocols give misleadingly tight figures).
 //!
+//! Membership convergence, of halo and of Corosync 3, is [`membership`]'s
+//! (`halo-bench membership`).
+//!
 //! Benchmarks report; they never assert.
 
 pub mod cluster;
 pub mod config;
 mod error;
 pub mod heartbeat;
+pub mod membership;
+pub mod membership_corosync;
 pub mod probe;
 pub mod procstat;
 pub mod stats;

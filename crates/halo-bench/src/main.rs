@@ -5,6 +5,7 @@
 //! ```text
 //! cargo build --release -p halod -p halo -p halo-bench
 //! target/release/halo-bench detect --stack halo --keepalive-ms 100 --deadtime-ms 500 --inject cut
+//! target/release/halo-bench membership --stack corosync --nodes 5 --token-ms 500
 //! ```
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use halo_bench::cluster::HaloCluster;
 use halo_bench::config::{HaCf, Timing, authkeys, random_secret};
 use halo_bench::heartbeat::{self, HeartbeatCluster};
+use halo_bench::membership;
 use halo_bench::probe::Probe;
 use halo_bench::procstat::{self, Memory};
 use halo_bench::stats::{Summary, ms};
@@ -55,6 +57,14 @@ enum StackKind {
     Halo,
     /// Debian's heartbeat 3.0.6.
     Heartbeat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MembershipStack {
+    /// halod from this build.
+    Halo,
+    /// Debian's Corosync 3.
+    Corosync,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,6 +120,31 @@ enum Command {
         /// CPU hogs (busy threads) [default: one per core].
         #[arg(long)]
         hogs: Option<usize>,
+    },
+    /// Membership convergence after a node death and after a heal (issue 3), on N
+    /// nodes on one bridge: halo or Corosync 3.
+    Membership {
+        /// Which stack.
+        #[arg(long, value_enum)]
+        stack: MembershipStack,
+        /// Nodes in the cluster.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Number of trials (each: one death, one heal).
+        #[arg(long, default_value_t = 20)]
+        trials: usize,
+        /// halo's keepalive in milliseconds.
+        #[arg(long, default_value_t = 100)]
+        keepalive_ms: u64,
+        /// halo's deadtime in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        deadtime_ms: u64,
+        /// Corosync's token timeout in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        token_ms: u64,
+        /// Seed of the victims and pauses [default: random].
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Resident memory and idle CPU of each node's daemon processes.
     Footprint {
@@ -347,6 +382,12 @@ fn machine_note() -> String {
     format!("{cores} cores ({cpu}), kernel {kernel}, load average {load}")
 }
 
+fn random_seed() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
 fn detect(
     bin_dir: &std::path::Path,
     common: &Common,
@@ -355,11 +396,7 @@ fn detect(
     seed: Option<u64>,
 ) -> Result<()> {
     let timing = common.timing();
-    let seed = seed.unwrap_or_else(|| {
-        let mut b = [0u8; 8];
-        let _ = getrandom::fill(&mut b);
-        u64::from_le_bytes(b)
-    });
+    let seed = seed.unwrap_or_else(random_seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let lab = lab()?;
     let mut stack = Stack::start(common.stack, &lab, timing, bin_dir)?;
@@ -635,6 +672,29 @@ fn run(cli: Cli) -> Result<()> {
             hogs,
         } => false_deaths(&bin_dir, common, *seconds, *hogs),
         Command::Footprint { common, seconds } => footprint(&bin_dir, common, *seconds),
+        Command::Membership {
+            stack,
+            nodes,
+            trials,
+            keepalive_ms,
+            deadtime_ms,
+            token_ms,
+            seed,
+        } => {
+            let opts = membership::Options {
+                stack: match stack {
+                    MembershipStack::Halo => membership::StackKind::Halo,
+                    MembershipStack::Corosync => membership::StackKind::Corosync,
+                },
+                nodes: *nodes,
+                trials: *trials,
+                timing: Timing::ms(*keepalive_ms, *deadtime_ms),
+                token_ms: *token_ms,
+                seed: seed.unwrap_or_else(random_seed),
+                bin_dir,
+            };
+            Ok(membership::run(&opts, &machine_note())?)
+        }
     }
 }
 

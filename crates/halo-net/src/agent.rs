@@ -297,7 +297,7 @@ async fn start(net: &Net, params: &Params, options: &Options) -> Outcome {
         Some(exe) => announce_detached(net, exe, vip.addr, vip.ifindex, &announce).await,
     };
     match announced {
-        Ok(a) => tracing::info!(%vip, ?added, announced = ?a, "started"),
+        Ok(a) => tracing::info!(%vip, address = %added, announcement = %a, "started"),
         // The address is up; a neighbour that missed the news learns it at its next
         // ARP. Not a reason to fail the start.
         Err(e) => tracing::warn!(%vip, error = %e, "address added but not announced"),

@@ -104,6 +104,15 @@ pub enum AddOutcome {
     AlreadyPresent,
 }
 
+impl std::fmt::Display for AddOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AddOutcome::Added => "added",
+            AddOutcome::AlreadyPresent => "already present",
+        })
+    }
+}
+
 /// What [`Net::remove`] found or did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoveOutcome {
@@ -124,6 +133,15 @@ pub enum Announced {
     /// Nothing to announce: count 0, or an interface without an Ethernet address
     /// (loopback), where IPaddr2 sends nothing either.
     Nothing,
+}
+
+impl std::fmt::Display for Announced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Announced::Sent { remaining } => write!(f, "first sent, {remaining} more to follow"),
+            Announced::Nothing => f.write_str("nothing to announce"),
+        }
+    }
 }
 
 /// A netlink connection to the kernel of the network namespace it was opened in, with

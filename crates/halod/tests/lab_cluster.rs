@@ -16,29 +16,20 @@ use std::time::Duration;
 use halo_bench::cluster::{HaloCluster, counter, link_state, peer_state};
 use halo_bench::config::{HaCf, Timing, authkeys, random_secret};
 use halo_bench::watch::{EventStream, Stamped};
-use halo_ipc::{Event, Status};
+use halo_ipc::Event;
 use halo_lab::{Lab, LabSpec, LossTarget, Port};
 use halo_types::{LinkState, NodeState};
 
+mod common;
+
+use common::{LIMIT, cluster, wait_all_active, wait_link, wait_peer, wait_status};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-const HALOD: &str = env!("CARGO_BIN_EXE_halod");
-/// How long any condition may take to come true (seconds of slack on a busy machine).
-const LIMIT: Duration = Duration::from_secs(30);
 const NODES: [&str; 3] = ["node1", "node2", "node3"];
 const SERIAL: &str = "/run/halo-lab/ttyS0";
 /// The ping host's address on bridge 0.
 const PING: &str = "10.213.0.201";
-
-fn cluster(lab: &Lab) -> HaloCluster<'_> {
-    let c = HaloCluster::new(lab, HALOD);
-    assert!(
-        c.halo_binary().exists(),
-        "{} is missing: build the workspace first (cargo build --workspace)",
-        c.halo_binary().display()
-    );
-    c
-}
 
 /// The lab: 3 nodes on 2 bridges, a serial line between node1 and node2, and a
 /// ping host.
@@ -71,44 +62,6 @@ fn start_three(c: &HaloCluster<'_>) {
         c.start(h).unwrap();
     }
     wait_all_active(c, &NODES);
-}
-
-/// `host`'s status from `halo status --json` once `pred` holds for it.
-fn wait_status(
-    c: &HaloCluster<'_>,
-    host: &str,
-    what: &str,
-    pred: impl Fn(&Status) -> bool,
-) -> Status {
-    halo_bench::cluster::wait_for(&format!("{host}: {what}"), LIMIT, || {
-        c.halo_status(host).ok().filter(|s| pred(s))
-    })
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e}; last status: {:#?}",
-            c.halo_status(host).map(|s| s.nodes)
-        )
-    })
-}
-
-fn wait_peer(c: &HaloCluster<'_>, host: &str, peer: &str, state: NodeState) -> Status {
-    wait_status(c, host, &format!("{peer} {state}"), |s| {
-        peer_state(s, peer) == Some(state)
-    })
-}
-
-fn wait_all_active(c: &HaloCluster<'_>, hosts: &[&str]) {
-    for h in hosts {
-        for p in hosts {
-            wait_peer(c, h, p, NodeState::Active);
-        }
-    }
-}
-
-fn wait_link(c: &HaloCluster<'_>, host: &str, peer: &str, link: &str, state: LinkState) {
-    wait_status(c, host, &format!("link {peer}/{link} {state}"), |s| {
-        link_state(s, peer, link) == Some(state)
-    });
 }
 
 /// Node events of `peer` recorded by `stream`.

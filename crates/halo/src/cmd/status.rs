@@ -200,16 +200,34 @@ fn render_header(s: &Status) -> String {
     out.push('\n');
     if let Some(c) = &s.crm {
         if c.lease_lost {
-            out.push_str(
-                "! this node does not hear a quorum: its resource lease is lost, it has \
-                 stopped its resources and starts none\n",
+            warn(
+                &mut out,
+                "this node does not hear a quorum: its resource lease is lost, it has \
+                 stopped its resources and starts none",
             );
         }
         for w in &c.warnings {
-            let _ = writeln!(out, "! {w}");
+            warn(&mut out, w);
         }
     }
     out
+}
+
+/// Appends a warning, `! ` then the text wrapped at 80 columns, continued with `  `.
+fn warn(out: &mut String, text: &str) {
+    const WIDTH: usize = 80;
+    let mut line = String::from("!");
+    for word in text.split_whitespace() {
+        if line.len() > 2 && line.len() + 1 + word.len() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
 }
 
 fn agent(r: &halo_ipc::ResourceStatus) -> String {
@@ -349,6 +367,22 @@ mod tests {
             parent: parent.map(str::to_string),
             target_role: None,
         }
+    }
+
+    #[test]
+    fn long_warnings_wrap_at_80_columns_and_lose_no_word() {
+        let text = "fencing is disabled (fencing-enabled=false): without fencing a node that \
+                    stops responding is assumed down; the resource lease stops its resources \
+                    first";
+        let mut out = String::new();
+        warn(&mut out, text);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 1, "{out}");
+        assert!(lines.iter().all(|l| l.len() <= 80), "{out}");
+        assert!(lines[0].starts_with("! fencing"), "{out}");
+        assert!(lines[1..].iter().all(|l| l.starts_with("  ")), "{out}");
+        let words: Vec<&str> = out.split_whitespace().filter(|w| *w != "!").collect();
+        assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
     }
 
     #[test]
