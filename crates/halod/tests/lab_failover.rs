@@ -7,7 +7,7 @@
 //! | test | what it proves |
 //! | --- | --- |
 //! | `…cib_xml_placement_monitor_failures_cleanup_standby` | a Pacemaker-style CIB loaded with `halo configure load` places its group on the preferred node; a failed monitor restarts the service in place; a second failure reaches `migration-threshold` and moves the group; `halo status` shows failed actions and fail counts; `halo resource cleanup` clears them (the group returns); node standby/online |
-//! | `…sigkill_of_halod_alone…` | halod SIGKILLed on the active node, links up: the group moves and the VIP answers from the new node; what the killed node keeps (no fencing yet) is printed; its restarted halod finds its leftovers and the cluster ends with one copy |
+//! | `…sigkill_of_halod_alone_on_the_dc…`, `…on_another_node…` | halod SIGKILLed on the active node (the DC, or not), links up: the group moves and the VIP answers from the new node; what the killed node keeps (no fencing yet) is printed; its restarted halod finds its leftovers and the cluster ends with one copy |
 //! | `…cut_off_alive…_auto_failback_off` | the active node cut off, alive: it stops its resources (the lease), the quorate side serves the VIP, never both (probed inside every node, the cut one too); healed: one copy, the group stays (`auto_failback off`) |
 //! | `…cut_off_alive…_auto_failback_on` | the same with `auto_failback on`: healed, the group returns to its preferred node |
 //! | `…cib_update_during_a_partition…` | 2|1 on 3 nodes: a change on the quorate side is acknowledged, the inquorate side refuses changes; after healing the quorate side's (higher) version wins on every node, the DC included, and the change is kept |
@@ -417,25 +417,32 @@ fn lab_failover_cib_xml_placement_monitor_failures_cleanup_standby() {
 
 // ─── 2: SIGKILL of halod alone ───────────────────────────────────────────────────────
 
-#[test]
-fn lab_failover_sigkill_of_halod_alone_moves_the_group_and_its_restart_ends_with_one_copy() {
-    let (lab, mut procs) = haresources_lab("off", "node1");
-    assert_eq!(client_vip_on(&lab, &NODES), "node1");
-    // node1's halod dies; node1 itself (its kernel, its links) lives on. The prober
-    // watches the nodes whose halod runs.
-    let prober = Prober::start(lab.clone(), &["node2", "node3"], group_probes());
+/// The group runs on `victim`, whose halod is SIGKILLed while the node and its links
+/// live on; see the tests below.
+fn sigkill_of_halod_alone(victim: &'static str) {
+    let (lab, mut procs) = haresources_lab("off", victim);
+    assert_eq!(client_vip_on(&lab, &NODES), victim);
+    let others: Vec<&'static str> = NODES.iter().copied().filter(|n| *n != victim).collect();
+    let i = NODES.iter().position(|n| *n == victim).unwrap();
+    // The victim's halod dies; the node itself (its kernel, its links) lives on. The
+    // prober watches the nodes whose halod runs.
+    let prober = Prober::start(lab.clone(), &others, group_probes());
     let pinger = ping_stream(&lab);
     std::thread::sleep(Duration::from_millis(500));
-    let p1 = procs.remove(0);
+    let p = procs.remove(i);
     let killed = Instant::now();
-    lab.kill(&p1).unwrap();
-    let home = client_vip_on(&lab, &["node2", "node3"]);
+    lab.kill(&p).unwrap();
+    let home = client_vip_on(&lab, &others);
     let answered = killed.elapsed();
-    wait_placed(&lab, &["node2", "node3"], &[VIP_ID, DUMMY_ID], home);
-    let s = status(&lab, "node2").unwrap();
-    assert_eq!(s.dc.as_ref().map(|d| d.as_str()), Some("node2"));
+    wait_placed(&lab, &others, &[VIP_ID, DUMMY_ID], home);
+    let s = status(&lab, others[0]).unwrap();
+    assert_eq!(
+        s.dc.as_ref().map(|d| d.as_str()),
+        Some(others[0]),
+        "the smallest live name is the DC"
+    );
     assert!(s.membership.quorate);
-    assert_eq!(ip_holders(&lab, &["node2", "node3"], &vip()), set(&[home]));
+    assert_eq!(ip_holders(&lab, &others, &vip()), set(&[home]));
     std::thread::sleep(Duration::from_millis(500));
     print_gap(&lab, &pinger, "halod SIGKILLed on the active node");
     println!(
@@ -447,14 +454,15 @@ fn lab_failover_sigkill_of_halod_alone_moves_the_group_and_its_restart_ends_with
         assert_eq!(client_reaches(&lab, CLIENT, &vip()), Some(mac_of(home)));
     }
 
-    // What node1 keeps: nobody stopped its resources (no fencing yet), so the address
-    // is on two interfaces of the segment and the Dummy's state file is still there.
+    // What the victim keeps: nobody stopped its resources (no fencing yet), so the
+    // address is on two interfaces of the segment and the Dummy's state file is still
+    // there.
     let ips = ip_holders(&lab, &NODES, &vip());
     let dummies = file_holders(&lab, &NODES, &dummy_state(DUMMY_ID));
     println!(
-        "limitation (no fencing): after halod's SIGKILL on node1 the VIP is on {ips:?} and \
-         the Dummy's state file on {dummies:?}; the cluster (node2, node3) runs the group \
-         on {home} only"
+        "limitation (no fencing): after halod's SIGKILL on {victim} the VIP is on {ips:?} \
+         and the Dummy's state file on {dummies:?}; the cluster ({others:?}) runs the \
+         group on {home} only"
     );
     // A host that resolves the address afresh gets an answer from both; which one it
     // keeps is a race (printed, not asserted).
@@ -477,31 +485,45 @@ fn lab_failover_sigkill_of_halod_alone_moves_the_group_and_its_restart_ends_with
          client resolved the VIP to {resolved:?}"
     );
 
-    // node1's halod starts again: it probes what it left running, the DC stops the
-    // extra copies, and the cluster ends with exactly one of each.
+    // The victim's halod starts again: it probes what it left running, the DC stops
+    // the extra copies, and the cluster ends with exactly one of each.
     let back = Instant::now();
-    procs.insert(0, lab.start_halod("node1", &halod()).unwrap());
-    let holder = wait_for("node1 rejoined and one copy of each runs", || {
-        let s = status(&lab, "node1")?;
-        let ips = ip_holders(&lab, &NODES, &vip());
-        let dummies = file_holders(&lab, &NODES, &dummy_state(DUMMY_ID));
-        (s.membership.members.len() == 3
-            && s.crm.as_ref()?.synced
-            && ips.len() == 1
-            && ips == dummies)
-            .then(|| ips.into_iter().next().unwrap())
-    });
+    procs.insert(i, lab.start_halod(victim, &halod()).unwrap());
+    let holder = wait_for(
+        &format!("{victim} rejoined and one copy of each runs"),
+        || {
+            let s = status(&lab, victim)?;
+            let ips = ip_holders(&lab, &NODES, &vip());
+            let dummies = file_holders(&lab, &NODES, &dummy_state(DUMMY_ID));
+            (s.membership.members.len() == 3
+                && s.crm.as_ref()?.synced
+                && ips.len() == 1
+                && ips == dummies)
+                .then(|| ips.into_iter().next().unwrap())
+        },
+    );
     wait_placed(&lab, &NODES, &[VIP_ID, DUMMY_ID], &holder);
     println!(
-        "figure: node1's halod restart to one copy of each (on {holder}): {:.2} s",
+        "figure: {victim}'s halod restart to one copy of each (on {holder}): {:.2} s",
         back.elapsed().as_secs_f64()
     );
-    // What the restarted node's halod found and what the DC did about it.
-    for l in procs[0].log_text().lines().filter(|l| {
-        l.contains("probe after start") || l.contains("transition") || l.contains("_stop_0")
-    }) {
-        println!("node1 after its restart: {l}");
+    // What the restarted node's halod found and what the DC (node1) did about it.
+    for l in procs[i]
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("probe after start"))
+    {
+        println!("{victim} after its restart: {l}");
     }
+    let dc_log = procs[0].log_text();
+    let transitions: Vec<&str> = dc_log
+        .lines()
+        .filter(|l| l.contains("crm: transition") && l.contains("actions"))
+        .collect();
+    println!(
+        "the DC's last transition: {}",
+        transitions.last().unwrap_or(&"none")
+    );
     // From here on every node counts.
     prober.set_live(&NODES);
     std::thread::sleep(Duration::from_secs(2));
@@ -509,6 +531,20 @@ fn lab_failover_sigkill_of_halod_alone_moves_the_group_and_its_restart_ends_with
     assert_eq!(client_vip_on(&lab, &NODES), holder);
     prober.finish();
     stop_all(&lab, procs);
+}
+
+/// The active node is the DC (node1): the survivors elect node2.
+#[test]
+fn lab_failover_sigkill_of_halod_alone_on_the_dc_moves_the_group_and_its_restart_ends_with_one_copy()
+ {
+    sigkill_of_halod_alone("node1");
+}
+
+/// The active node is not the DC (node2): the DC (node1) recovers the group.
+#[test]
+fn lab_failover_sigkill_of_halod_alone_on_another_node_moves_the_group_and_its_restart_ends_with_one_copy()
+ {
+    sigkill_of_halod_alone("node2");
 }
 
 // ─── 3, 6: the active node cut off while alive; auto_failback off and on ────────────
