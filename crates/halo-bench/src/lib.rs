@@ -34,9 +34,15 @@
 //!
 //! Benchmarks report; they never assert.
 
+pub mod anchor_heartbeat;
+pub mod anchor_keepalived;
+pub mod anchor_pacemaker;
 pub mod cluster;
 pub mod config;
 mod error;
+pub mod failover;
+pub mod failover_bulk;
+pub mod failover_halo;
 pub mod heartbeat;
 pub mod probe;
 pub mod procstat;
