@@ -60,16 +60,21 @@ impl PacemakerStack {
         })
     }
 
+    /// `argv` on `host` under `timeout 10` (Pacemaker's tools can wait long for a
+    /// daemon); its output when it succeeded.
     fn run(lab: &Lab, host: &str, argv: &[&str]) -> Option<String> {
-        let out = lab.output(host, argv).ok()?;
+        let mut full = vec!["timeout", "10"];
+        full.extend_from_slice(argv);
+        let out = lab.output(host, &full).ok()?;
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Whether `crm_mon` on `host` names `dc` as the DC.
     fn dc_is(lab: &Lab, host: &str, dc: &str) -> bool {
-        Self::run(lab, host, &["crmadmin", "-D", "-t", "2000"])
-            .is_some_and(|t| t.trim_end().ends_with(&format!(" {dc}")))
+        Self::run(lab, host, &["crm_mon", "-1"])
+            .is_some_and(|t| t.contains(&format!("Current DC: {dc} ")))
     }
 }
 
