@@ -204,8 +204,11 @@ impl Responders {
                     .spawn(move || {
                         let mut buf = [0u8; 64];
                         while !stop.load(Ordering::Relaxed) {
-                            if let Ok((_, from)) = sock.recv_from(&mut buf) {
-                                let _ = sock.send_to(name.as_bytes(), from);
+                            if let Ok((8, from)) = sock.recv_from(&mut buf) {
+                                // The request's sequence number, then the node's name.
+                                let mut reply = buf[..8].to_vec();
+                                reply.extend_from_slice(name.as_bytes());
+                                let _ = sock.send_to(&reply, from);
                             }
                         }
                     })
@@ -225,11 +228,20 @@ impl Drop for Responders {
     }
 }
 
+/// An answer to the client: the request's sequence number and who answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The request's number (one every [`INTERVAL`], from 1).
+    pub seq: u64,
+    /// The node that answered.
+    pub node: String,
+}
+
 /// The client: a datagram to the VIP every 10 ms, every answer recorded with the name
 /// of the node that sent it.
 #[derive(Debug)]
 pub struct Client {
-    answers: Recorder<String>,
+    answers: Recorder<Answer>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -251,7 +263,11 @@ impl Client {
         let stop = Arc::new(AtomicBool::new(false));
         let sender = spawn_sender("client-tx", sock, dst, INTERVAL, stop.clone())?;
         let receiver = spawn_receiver("client-rx", rx, answers.clone(), stop.clone(), |b| {
-            Some(String::from_utf8_lossy(b).into_owned())
+            let (seq, node) = b.split_at_checked(8)?;
+            Some(Answer {
+                seq: u64::from_le_bytes(seq.try_into().ok()?),
+                node: String::from_utf8_lossy(node).into_owned(),
+            })
         })?;
         Ok(Client {
             answers,
@@ -261,7 +277,7 @@ impl Client {
     }
 
     /// Every answer so far.
-    pub fn answers(&self) -> Vec<Stamped<String>> {
+    pub fn answers(&self) -> Vec<Stamped<Answer>> {
         self.answers.answers_since(None)
     }
 
@@ -272,9 +288,9 @@ impl Client {
         old: &str,
         since: Instant,
         limit: Duration,
-    ) -> Option<Stamped<String>> {
+    ) -> Option<Stamped<Answer>> {
         self.answers
-            .wait_for(limit, |s| s.at >= since && s.item != old)
+            .wait_for(limit, |s| s.at >= since && s.item.node != old)
     }
 
     /// Wait until `node` has answered every request for [`STEADY`] (no gap over three
@@ -286,11 +302,11 @@ impl Client {
             || {
                 let now = Instant::now();
                 let from = now.checked_sub(STEADY)?;
-                let recent: Vec<Stamped<String>> = self
+                let recent: Vec<Stamped<Answer>> = self
                     .answers
                     .answers_since(Some(from.checked_sub(INTERVAL * 3)?));
                 let ok = !recent.is_empty()
-                    && recent.iter().all(|s| s.item == node)
+                    && recent.iter().all(|s| s.item.node == node)
                     && longest_gap(&recent, from, now) <= INTERVAL * 3;
                 ok.then_some(())
             },
@@ -308,11 +324,11 @@ impl Drop for Client {
 }
 
 trait Since {
-    fn answers_since(&self, from: Option<Instant>) -> Vec<Stamped<String>>;
+    fn answers_since(&self, from: Option<Instant>) -> Vec<Stamped<Answer>>;
 }
 
-impl Since for Recorder<String> {
-    fn answers_since(&self, from: Option<Instant>) -> Vec<Stamped<String>> {
+impl Since for Recorder<Answer> {
+    fn answers_since(&self, from: Option<Instant>) -> Vec<Stamped<Answer>> {
         let all = self.items();
         match from {
             None => all,
@@ -323,7 +339,7 @@ impl Since for Recorder<String> {
 
 /// The longest stretch without an answer within `[from, to]`: between `from` and the
 /// first answer, between consecutive answers, and from the last answer to `to`.
-pub fn longest_gap(answers: &[Stamped<String>], from: Instant, to: Instant) -> Duration {
+pub fn longest_gap(answers: &[Stamped<Answer>], from: Instant, to: Instant) -> Duration {
     let mut last = from;
     let mut gap = Duration::ZERO;
     for s in answers.iter().filter(|s| s.at >= from && s.at <= to) {
@@ -344,11 +360,15 @@ pub struct HealGap {
     pub answered: Vec<String>,
     /// The node answering at the end of the window.
     pub last: Option<String>,
+    /// The most consecutive requests left unanswered in the window (a gap in the
+    /// sequence numbers): lost in the network or unanswered, as opposed to a stall of
+    /// this process's client threads, which delays answers without losing requests.
+    pub lost_run: u64,
 }
 
 /// The heal gap in `answers` for a heal at `healed`, watched until `to`.
-pub fn heal_gap(answers: &[Stamped<String>], healed: Instant, to: Instant) -> HealGap {
-    let window: Vec<&Stamped<String>> = answers
+pub fn heal_gap(answers: &[Stamped<Answer>], healed: Instant, to: Instant) -> HealGap {
+    let window: Vec<&Stamped<Answer>> = answers
         .iter()
         .filter(|s| s.at >= healed && s.at <= to)
         .collect();
@@ -368,15 +388,21 @@ pub fn heal_gap(answers: &[Stamped<String>], healed: Instant, to: Instant) -> He
     }
     let mut answered: Vec<String> = Vec::new();
     for s in &window {
-        if !answered.contains(&s.item) {
-            answered.push(s.item.clone());
+        if !answered.contains(&s.item.node) {
+            answered.push(s.item.node.clone());
         }
     }
+    let lost_run = window
+        .windows(2)
+        .map(|w| w[1].item.seq.saturating_sub(w[0].item.seq + 1))
+        .max()
+        .unwrap_or(0);
     HealGap {
         longest,
         at,
         answered,
-        last: window.last().map(|s| s.item.clone()),
+        last: window.last().map(|s| s.item.node.clone()),
+        lost_run,
     }
 }
 
@@ -459,16 +485,17 @@ pub fn run(stack: &mut dyn Stack, opts: &Options) -> Result<Vec<Trial>> {
             heal = Some(heal_gap(&client.answers(), healed, Instant::now()));
         }
         let shown = match (&outage, &first) {
-            (Some(d), Some(s)) => format!("{:>8.1} ms (first answer from {})", ms(*d), s.item),
+            (Some(d), Some(s)) => format!("{:>8.1} ms (first answer from {})", ms(*d), s.item.node),
             _ => format!("missed within {:?}", opts.limit),
         };
         let heal_shown = heal
             .as_ref()
             .map(|h| {
                 format!(
-                    "; after heal: longest gap {:.1} ms at +{:.0} ms, answered {:?}, last {}",
+                    "; after heal: longest gap {:.1} ms at +{:.0} ms ({} requests in a row unanswered), answered {:?}, last {}",
                     ms(h.longest),
                     ms(h.at),
+                    h.lost_run,
                     h.answered,
                     h.last.as_deref().unwrap_or("nobody")
                 )
@@ -484,7 +511,7 @@ pub fn run(stack: &mut dyn Stack, opts: &Options) -> Result<Vec<Trial>> {
         }
         out.push(Trial {
             outage,
-            new_node: first.map(|s| s.item),
+            new_node: first.map(|s| s.item.node),
             wall,
             heal,
         });
@@ -535,18 +562,18 @@ pub fn quiet(stack: &mut dyn Stack, seconds: u64, hogs: usize) -> Result<Quiet> 
     let end = start + Duration::from_secs(seconds);
     let summary = |to: Instant| {
         let answers = client.answers();
-        let window: Vec<Stamped<String>> = answers
+        let window: Vec<Stamped<Answer>> = answers
             .into_iter()
             .filter(|s| s.at >= start && s.at <= to)
             .collect();
         let mut others: Vec<String> = Vec::new();
-        for s in window.iter().filter(|s| s.item != ACTIVE) {
-            if !others.contains(&s.item) {
-                others.push(s.item.clone());
+        for s in window.iter().filter(|s| s.item.node != ACTIVE) {
+            if !others.contains(&s.item.node) {
+                others.push(s.item.node.clone());
             }
         }
         Quiet {
-            from_others: window.iter().filter(|s| s.item != ACTIVE).count(),
+            from_others: window.iter().filter(|s| s.item.node != ACTIVE).count(),
             others,
             answers: window.len(),
             longest_gap: longest_gap(&window, start, to),
@@ -653,10 +680,13 @@ pub fn wall_string(t: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    fn at(base: Instant, ms: u64, who: &str) -> Stamped<String> {
+    fn at(base: Instant, ms: u64, who: &str) -> Stamped<Answer> {
         Stamped {
             at: base + Duration::from_millis(ms),
-            item: who.to_owned(),
+            item: Answer {
+                seq: ms / 10,
+                node: who.to_owned(),
+            },
         }
     }
 
@@ -687,6 +717,8 @@ mod tests {
         assert_eq!(h.at, Duration::from_millis(5));
         assert_eq!(h.answered, vec!["node1".to_owned(), "node2".to_owned()]);
         assert_eq!(h.last.as_deref(), Some("node2"));
+        // Requests 3 to 8 went unanswered between the answers to 2 and 9.
+        assert_eq!(h.lost_run, 6);
     }
 
     #[test]

@@ -209,6 +209,16 @@ pub fn run(bin_dir: &Path, a: &Args, machine: &str) -> Result<()> {
             stack.label(),
             s.n
         );
+        let mut lost: Vec<u64> = trials
+            .iter()
+            .filter_map(|t| t.heal.as_ref().map(|h| h.lost_run))
+            .collect();
+        lost.sort_unstable();
+        println!(
+            "# heal: requests unanswered in a row (x {} ms): {:?}",
+            failover::INTERVAL.as_millis(),
+            lost
+        );
     }
     Ok(())
 }
