@@ -293,7 +293,7 @@ impl Client {
             .wait_for(limit, |s| s.at >= since && s.item.node != old)
     }
 
-    /// Wait until `node` has answered every request for [`STEADY`] (no gap over three
+    /// Wait until `node` has answered every request for 1 s (no gap over three
     /// intervals, no other node answering), up to `limit`.
     pub fn wait_steady(&self, node: &str, limit: Duration) -> Result<()> {
         wait_for(
