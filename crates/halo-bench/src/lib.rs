@@ -1,5 +1,6 @@
-//! Benchmarks of halo on the lab, side by side with Debian's heartbeat 3.0.6, and the
-//! cluster harness halod's lab tests stand on.
+//! Benchmarks of halo on the lab, side by side with Debian's heartbeat 3.0.6 (and, for
+//! failover, keepalived and Corosync + Pacemaker), and the cluster harness halod's lab
+//! tests stand on.
 //!
 //! ```text
 //!   halo-bench detect | false-deaths | footprint        halod tests (crates/halod/tests)
@@ -10,6 +11,11 @@
 //!            ▼                                      ▼
 //!   watch: events and log lines stamped on arrival ─▶ stats: min / median / p99 / max
 //!   probe: 1 datagram/ms across a cut, to time it   procstat: RSS, PSS, CPU time
+//!
+//!   halo-bench failover ──▶ failover: client → VIP every 10 ms, responders on the nodes
+//!        │                  Stack: failover_halo, anchor_heartbeat, anchor_keepalived,
+//!        │                         anchor_pacemaker (the anchors' own files)
+//!        └─ --resources N ─▶ failover_bulk: one transition with N resources
 //! ```
 //!
 //! # Inputs and outputs
@@ -37,9 +43,15 @@
 //!
 //! Benchmarks report; they never assert.
 
+pub mod anchor_heartbeat;
+pub mod anchor_keepalived;
+pub mod anchor_pacemaker;
 pub mod cluster;
 pub mod config;
 mod error;
+pub mod failover;
+pub mod failover_bulk;
+pub mod failover_halo;
 pub mod heartbeat;
 pub mod membership;
 pub mod membership_corosync;

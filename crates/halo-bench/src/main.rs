@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -30,6 +28,8 @@ use halo_lab::{Lab, LabSpec};
 use halo_types::NodeState;
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng};
+
+mod failover_cli;
 
 const HOSTS: [&str; 3] = ["node1", "node2", "node3"];
 /// The node that fails in detection trials; the others observe.
@@ -146,6 +146,10 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Client-visible outage when the node holding a VIP dies (a UDP client every
+    /// 10 ms; outage = fault → first answer from another node), or with
+    /// `--quiet-seconds`, false failovers under load.
+    Failover(failover_cli::Args),
     /// Resident memory and idle CPU of each node's daemon processes.
     Footprint {
         #[command(flatten)]
@@ -538,23 +542,7 @@ fn false_deaths(
         timing.label(),
         machine_note()
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..hogs)
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut x: u64 = 1;
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..100_000 {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
-                        );
-                    }
-                }
-                x
-            })
-        })
-        .collect();
+    let hog_threads = halo_bench::failover::Hogs::start(hogs);
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     while Instant::now() < end {
@@ -567,10 +555,7 @@ fn false_deaths(
             stack.reports(Report::Late, start, now).len()
         );
     }
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        let _ = t.join();
-    }
+    drop(hog_threads);
     let deaths = stack.reports(Report::Dead, start, end);
     let late = stack.reports(Report::Late, start, end);
     for (h, d) in &deaths {
@@ -695,6 +680,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             Ok(membership::run(&opts, &machine_note())?)
         }
+        Command::Failover(args) => failover_cli::run(&bin_dir, args, &machine_note()),
     }
 }
 

@@ -50,46 +50,11 @@ impl Probe {
             .map_err(|e| BenchError::io("setting a timeout", e))?;
         let arrivals = Recorder::new();
         let stop = Arc::new(AtomicBool::new(false));
-        let sender = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("probe-tx".into())
-                .spawn(move || {
-                    let mut n: u64 = 0;
-                    let mut next = Instant::now();
-                    while !stop.load(Ordering::Relaxed) {
-                        n += 1;
-                        // A send refused while cut is just a lost datagram.
-                        let _ = tx.send_to(&n.to_le_bytes(), dst);
-                        next += INTERVAL;
-                        let now = Instant::now();
-                        if next > now {
-                            std::thread::sleep(next - now);
-                        } else {
-                            next = now;
-                        }
-                    }
-                })
-                .map_err(|e| BenchError::io("starting the probe sender", e))?
-        };
-        let receiver = {
-            let stop = stop.clone();
-            let rec = arrivals.clone();
-            std::thread::Builder::new()
-                .name("probe-rx".into())
-                .spawn(move || {
-                    let mut buf = [0u8; 16];
-                    while !stop.load(Ordering::Relaxed) {
-                        if let Ok((8, _)) = rx.recv_from(&mut buf) {
-                            let mut b = [0u8; 8];
-                            b.copy_from_slice(&buf[..8]);
-                            rec.push(u64::from_le_bytes(b));
-                        }
-                    }
-                    rec.close();
-                })
-                .map_err(|e| BenchError::io("starting the probe receiver", e))?
-        };
+        let sender = spawn_sender("probe-tx", tx, dst, INTERVAL, stop.clone())?;
+        let receiver = spawn_receiver("probe-rx", rx, arrivals.clone(), stop.clone(), |b| {
+            let b: [u8; 8] = b.try_into().ok()?;
+            Some(u64::from_le_bytes(b))
+        })?;
         Ok(Probe {
             arrivals,
             stop,
@@ -119,6 +84,61 @@ impl Probe {
     pub fn wait_flowing(&self, since: Instant, limit: Duration) -> bool {
         self.arrivals.wait_for(limit, |s| s.at >= since).is_some()
     }
+}
+
+/// A thread sending a sequence number (`u64`, little-endian) from `sock` to `dst`
+/// every `interval` until `stop`.
+pub fn spawn_sender(
+    name: &str,
+    sock: UdpSocket,
+    dst: SocketAddr,
+    interval: Duration,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let mut n: u64 = 0;
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                // A send refused (cut, no route, no ARP answer yet) is just a lost datagram.
+                let _ = sock.send_to(&n.to_le_bytes(), dst);
+                next += interval;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
+            }
+        })
+        .map_err(|e| BenchError::io(format!("starting {name}"), e))
+}
+
+/// A thread recording what `parse` makes of each datagram `sock` receives, until
+/// `stop` (`sock` needs a read timeout); closes `rec` when it ends.
+pub fn spawn_receiver<T: Clone + Send + 'static>(
+    name: &str,
+    sock: UdpSocket,
+    rec: Recorder<T>,
+    stop: Arc<AtomicBool>,
+    parse: fn(&[u8]) -> Option<T>,
+) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let mut buf = [0u8; 64];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok((len, _)) = sock.recv_from(&mut buf)
+                    && let Some(v) = parse(&buf[..len])
+                {
+                    rec.push(v);
+                }
+            }
+            rec.close();
+        })
+        .map_err(|e| BenchError::io(format!("starting {name}"), e))
 }
 
 impl Drop for Probe {
