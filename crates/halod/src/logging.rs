@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use anyhow::{Context, Result, bail};
@@ -53,6 +53,12 @@ pub struct LogDrops {
     counters: Vec<ErrorCounter>,
     syslog: Arc<AtomicU64>,
     reported: Arc<AtomicU64>,
+    /// Syslog's socket: whether `/dev/log` refused the last line, and how many lines it
+    /// refused in all. Kept apart from the drops above: a missing syslog daemon is not
+    /// a writer falling behind, and is reported once, not every housekeeping round.
+    syslog_down: Arc<AtomicBool>,
+    syslog_refused: Arc<AtomicU64>,
+    syslog_down_reported: Arc<AtomicBool>,
 }
 
 impl LogDrops {
@@ -67,6 +73,18 @@ impl LogDrops {
         let total = self.total();
         let before = self.reported.swap(total, Ordering::Relaxed);
         total.saturating_sub(before)
+    }
+
+    /// Lines `/dev/log` refused since start (no syslog daemon listening).
+    pub fn syslog_refused(&self) -> u64 {
+        self.syslog_refused.load(Ordering::Relaxed)
+    }
+
+    /// Whether syslog went down (`Some(true)`) or came back (`Some(false)`) since the
+    /// previous call; `None` when nothing changed.
+    pub fn take_syslog_change(&self) -> Option<bool> {
+        let down = self.syslog_down.load(Ordering::Relaxed);
+        (self.syslog_down_reported.swap(down, Ordering::Relaxed) != down).then_some(down)
     }
 }
 
@@ -147,7 +165,7 @@ pub fn init(settings: &LogSettings) -> Result<(LogGuard, LogDrops)> {
     }
     if let Some(facility) = &settings.syslog_facility {
         let code = facility_code(facility)?;
-        let make = SyslogWriter::spawn(code, drops.syslog.clone())?;
+        let make = SyslogWriter::spawn(code, drops.clone(), Path::new("/dev/log"))?;
         layers.push(
             tracing_subscriber::fmt::layer()
                 .with_writer(make)
@@ -214,9 +232,11 @@ impl std::fmt::Debug for SyslogWriter {
 }
 
 impl SyslogWriter {
-    fn spawn(facility: u8, dropped: Arc<AtomicU64>) -> Result<Self> {
+    /// Starts the writer thread sending to the syslog socket at `socket` (`/dev/log`).
+    fn spawn(facility: u8, drops: LogDrops, socket: &Path) -> Result<Self> {
+        let socket = socket.to_path_buf();
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE_LINES);
-        let counter = dropped.clone();
+        let dropped = drops.syslog.clone();
         std::thread::Builder::new()
             .name("halod-syslog".into())
             .stack_size(64 * 1024)
@@ -225,15 +245,16 @@ impl SyslogWriter {
                 while let Ok(line) = rx.recv() {
                     if sock.is_none() {
                         sock = UnixDatagram::unbound().ok().and_then(|s| {
-                            s.connect("/dev/log").ok()?;
+                            s.connect(&socket).ok()?;
                             Some(s)
                         });
                     }
-                    let sent = sock.as_ref().map(|s| s.send(&line).is_ok());
-                    if sent != Some(true) {
+                    let sent = sock.as_ref().is_some_and(|s| s.send(&line).is_ok());
+                    if !sent {
                         sock = None;
-                        counter.fetch_add(1, Ordering::Relaxed);
+                        drops.syslog_refused.fetch_add(1, Ordering::Relaxed);
                     }
+                    drops.syslog_down.store(!sent, Ordering::Relaxed);
                 }
             })
             .context("cannot start the syslog thread")?;
@@ -321,6 +342,48 @@ mod tests {
         assert_eq!(facility_code("daemon").unwrap(), 3);
         assert_eq!(facility_code("LOCAL7").unwrap(), 23);
         assert!(facility_code("nope").is_err());
+    }
+
+    #[test]
+    fn a_missing_syslog_socket_is_reported_once_and_its_return_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let drops = LogDrops::default();
+        let w = SyslogWriter::spawn(3, drops.clone(), &path).unwrap();
+        let send = |text: &str| {
+            let mut l = w.line(6);
+            writeln!(l, "{text}").unwrap();
+        };
+        let wait = |what: &str, f: &dyn Fn() -> bool| {
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !f() {
+                assert!(
+                    std::time::Instant::now() < end,
+                    "timed out waiting for {what}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        assert_eq!(drops.take_syslog_change(), None);
+        send("nobody listens");
+        send("still nobody");
+        wait("two refused lines", &|| drops.syslog_refused() == 2);
+        // Refused lines are not "fell behind" drops, and syslog going down is news once.
+        assert_eq!(drops.take_new(), 0);
+        assert_eq!(drops.take_syslog_change(), Some(true));
+        assert_eq!(drops.take_syslog_change(), None);
+
+        let server = UnixDatagram::bind(&path).unwrap();
+        send("someone listens");
+        let mut buf = [0u8; 256];
+        let n = server.recv(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).ends_with("someone listens"));
+        wait("the writer to note the send", &|| {
+            !drops.syslog_down.load(Ordering::Relaxed)
+        });
+        assert_eq!(drops.take_syslog_change(), Some(false));
+        assert_eq!(drops.take_syslog_change(), None);
+        assert_eq!(drops.syslog_refused(), 2);
     }
 
     #[test]

@@ -954,6 +954,18 @@ impl Node {
         if dropped > 0 {
             tracing::warn!("{dropped} log messages were dropped (log writers fell behind)");
         }
+        match self.log_drops.take_syslog_change() {
+            Some(true) => tracing::warn!(
+                "syslog does not accept messages (nothing listens on /dev/log): halod's \
+                 syslog lines are discarded until it does; logfile and debugfile still get \
+                 everything"
+            ),
+            Some(false) => tracing::info!(
+                "syslog accepts messages again ({} lines were discarded meanwhile)",
+                self.log_drops.syslog_refused()
+            ),
+            None => {}
+        }
         let rejected = self.inbound.counters().rejected();
         if rejected > self.reported_rejected {
             tracing::warn!(
@@ -1090,6 +1102,7 @@ impl Node {
                 .load(std::sync::atomic::Ordering::Relaxed),
         );
         values.insert("log_dropped".into(), self.log_drops.total());
+        values.insert("log_syslog_refused".into(), self.log_drops.syslog_refused());
         values.insert("encode_errors".into(), self.send_errors);
         let m = self.membership.stats();
         for (k, v) in [
