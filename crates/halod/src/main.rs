@@ -299,7 +299,9 @@ fn crm_settings(
         "fencing is not implemented yet (fencing-enabled=false): a node that stops \
          responding is assumed down; its resource lease stops its resources before the \
          others recover them, assuming clocks run at the same rate and stops finish \
-         within 2 x keepalive"
+         within 2 x keepalive; if halod itself dies (killed, crashed) while the node stays \
+         up, its resources keep running there until halod restarts and stops the extra \
+         copy"
             .to_string(),
     );
     if nodes.len() == 2 {
