@@ -317,6 +317,12 @@ pub struct CrmStatus {
     /// Warnings for the administrator (fencing off, two-node split risk, …).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Nodes in standby (`halo node standby`): they run no resources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standby: Vec<NodeName>,
+    /// Nodes in maintenance (`halo node maintenance`): their resources are left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<NodeName>,
 }
 
 /// Whether a node is a cluster node or a ping pseudo-node.

@@ -199,6 +199,14 @@ fn render_header(s: &Status) -> String {
     }
     out.push('\n');
     if let Some(c) = &s.crm {
+        for (what, nodes) in [("Standby", &c.standby), ("Maintenance", &c.maintenance)] {
+            if !nodes.is_empty() {
+                let names: Vec<&str> = nodes.iter().map(|n| n.as_str()).collect();
+                let _ = writeln!(out, "{what}: {}", names.join(" "));
+            }
+        }
+    }
+    if let Some(c) = &s.crm {
         if c.lease_lost {
             warn(
                 &mut out,
@@ -428,6 +436,8 @@ mod tests {
                 fencing_enabled: false,
                 idle: Some(true),
                 warnings: vec!["fencing is not implemented yet".into()],
+                standby: vec![n("node2"), n("node3")],
+                maintenance: vec![],
             }),
         };
         let text = render(&s, View::Status);
@@ -435,6 +445,7 @@ mod tests {
             "Membership 3: node1 node2 (quorate)",
             "DC: node1   CIB: 0.4.12",
             "! fencing is not implemented yet",
+            "Standby: node2 node3",
             "RESOURCE  AGENT                ROLE                NODE",
             "web:      group",
             "  ip      ocf:heartbeat:Dummy  Started             node2",
@@ -451,5 +462,6 @@ mod tests {
                 "missing {line:?} in:\n{text}"
             );
         }
+        assert!(!text.contains("Maintenance:"), "{text}");
     }
 }

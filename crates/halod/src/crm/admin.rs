@@ -155,8 +155,24 @@ pub fn view(crm: &Crm, warnings: &[String]) -> View {
             fencing_enabled: halo_crm::fencing_enabled(cib),
             idle: (crm.dc() == Some(crm.node())).then(|| crm.idle()),
             warnings: warnings.to_vec(),
+            standby: nodes_with(cib, "standby"),
+            maintenance: nodes_with(cib, "maintenance"),
         },
     }
+}
+
+/// The nodes whose permanent attribute `name` is true in the CIB.
+fn nodes_with(cib: &halo_cib::Cib, name: &str) -> Vec<NodeName> {
+    cib.configuration
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.attributes
+                .iter()
+                .any(|set| halo_policy::util::is_true(set.get(name)))
+        })
+        .filter_map(|n| NodeName::new(&n.uname).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -176,6 +192,30 @@ mod tests {
             resource_d: dir.join("resource.d"),
             init_d: dir.join("init.d"),
         }
+    }
+
+    #[test]
+    fn standby_and_maintenance_nodes_are_read_from_their_attributes() {
+        let cib = halo_cib::Cib::from_xml(
+            r#"<cib admin_epoch="0" epoch="1" num_updates="0">
+  <configuration>
+    <crm_config/>
+    <nodes>
+      <node id="a" uname="a"><instance_attributes id="a-ia">
+        <nvpair id="a1" name="standby" value="on"/></instance_attributes></node>
+      <node id="b" uname="b"><instance_attributes id="b-ia">
+        <nvpair id="b1" name="standby" value="off"/>
+        <nvpair id="b2" name="maintenance" value="true"/></instance_attributes></node>
+      <node id="c" uname="c"/>
+    </nodes>
+    <resources/>
+    <constraints/>
+  </configuration>
+</cib>"#,
+        )
+        .unwrap();
+        assert_eq!(nodes_with(&cib, "standby"), [n("a")]);
+        assert_eq!(nodes_with(&cib, "maintenance"), [n("b")]);
     }
 
     #[test]
