@@ -144,6 +144,11 @@ impl std::fmt::Display for Announced {
     }
 }
 
+/// How many times a dump answered EBUSY is tried again (see `Net::dump`).
+const DUMP_BUSY_RETRIES: u32 = 50;
+/// The pause before each retry of a busy dump: 50 × 2 ms = 100 ms at most.
+const DUMP_BUSY_PAUSE: Duration = Duration::from_millis(2);
+
 /// A netlink connection to the kernel of the network namespace it was opened in, with
 /// the announcements it has under way. Cheap to clone; the connection closes when the
 /// last clone (including those held by running announcements) is dropped.
@@ -223,19 +228,51 @@ impl Net {
         s.try_clone().ok().map(std::os::fd::OwnedFd::from)
     }
 
+    /// Runs one dump request (`request` makes it afresh for each try) and collects
+    /// its answers, in turn with this `Net`'s other dumps.
+    ///
+    /// The kernel runs one dump per netlink socket at a time and answers a second one
+    /// with EBUSY. The lock keeps this process's dumps in turn, but a dump whose caller
+    /// was dropped midway (an operation cancelled or timed out) goes on in the kernel
+    /// until the connection has read it out, a moment later; so EBUSY is retried for a
+    /// short while ([`DUMP_BUSY_RETRIES`] × [`DUMP_BUSY_PAUSE`]) before it is an error.
+    async fn dump<M, S>(
+        &self,
+        what: impl Fn() -> String,
+        request: impl Fn() -> S,
+    ) -> Result<Vec<M>, NetError>
+    where
+        S: futures_util::Stream<Item = Result<M, rtnetlink::Error>>,
+    {
+        let _turn = self.inner.dumps.lock().await;
+        let mut busy = 0;
+        loop {
+            match request().try_collect::<Vec<M>>().await {
+                Err(e) if netlink_errno(&e) == Some(libc::EBUSY) && busy < DUMP_BUSY_RETRIES => {
+                    busy += 1;
+                    tokio::time::sleep(DUMP_BUSY_PAUSE).await;
+                }
+                Err(e) => return Err(NetError::netlink(what(), e)),
+                Ok(msgs) => {
+                    if busy > 0 {
+                        tracing::debug!(op = %what(), busy, "dump succeeded after EBUSY");
+                    }
+                    return Ok(msgs);
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ links
 
     /// Every interface.
     pub async fn links(&self) -> Result<Vec<Link>, NetError> {
-        let _dump = self.inner.dumps.lock().await;
         let msgs: Vec<LinkMessage> = self
-            .handle()
-            .link()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| NetError::netlink("list interfaces", e))?;
+            .dump(
+                || "list interfaces".into(),
+                || self.handle().link().get().execute(),
+            )
+            .await?;
         Ok(msgs.iter().map(link_of).collect())
     }
 
@@ -281,16 +318,12 @@ impl Net {
         } else {
             AddressFamily::Inet
         };
-        let dump = self.inner.dumps.lock().await;
         let msgs: Vec<RouteMessage> = self
-            .handle()
-            .route()
-            .get(msg)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| NetError::netlink("list routes", e))?;
-        drop(dump);
+            .dump(
+                || "list routes".into(),
+                || self.handle().route().get(msg.clone()).execute(),
+            )
+            .await?;
         Ok(msgs.iter().filter_map(|m| route_entry(m, &names)).collect())
     }
 
@@ -356,15 +389,16 @@ impl Net {
 
     /// Where `addr` is configured on this host (usually nowhere or one interface).
     pub async fn lookup(&self, addr: IpAddr) -> Result<Vec<Present>, NetError> {
-        let mut req = self.handle().address().get().set_address_filter(addr);
-        req.message_mut().header.family = family_of(addr);
-        let dump = self.inner.dumps.lock().await;
-        let msgs: Vec<AddressMessage> = req
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| NetError::netlink(format!("list addresses ({addr})"), e))?;
-        drop(dump);
+        let msgs: Vec<AddressMessage> = self
+            .dump(
+                || format!("list addresses ({addr})"),
+                || {
+                    let mut req = self.handle().address().get().set_address_filter(addr);
+                    req.message_mut().header.family = family_of(addr);
+                    req.execute()
+                },
+            )
+            .await?;
         let mut out = Vec::new();
         for m in msgs {
             if address_of(&m) != Some(addr) {
