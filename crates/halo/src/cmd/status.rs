@@ -275,6 +275,11 @@ pub fn render_resources(s: &Status) -> String {
         if r.target_role.as_deref() == Some("Stopped") && r.role == "Stopped" {
             role.push_str(" (disabled)");
         }
+        if stop_failed(s, r) {
+            // Without fencing nothing can prove it stopped: it stays here, and what
+            // depends on it starts nowhere else, until `halo resource cleanup`.
+            role.push_str(" (blocked)");
+        }
         rows.push(vec![
             if parent.is_some() {
                 format!("  {}", r.id)
@@ -288,6 +293,18 @@ pub fn render_resources(s: &Status) -> String {
     }
     out.push_str(&table(&rows));
     out
+}
+
+/// Whether `r`'s stop failed where it is (Pacemaker's "blocked" when fencing cannot
+/// settle it).
+fn stop_failed(s: &Status, r: &halo_ipc::ResourceStatus) -> bool {
+    let fencing = s.crm.as_ref().is_some_and(|c| c.fencing_enabled);
+    !fencing
+        && s.failed_actions.iter().any(|f| {
+            f.resource == r.id
+                && Some(&f.node) == r.node.as_ref()
+                && f.operation.starts_with(&format!("{}_stop_", r.id))
+        })
 }
 
 fn epoch_ago(t: Option<u64>) -> String {
@@ -412,17 +429,29 @@ mod tests {
                 rsc("ip", Some("web"), "Started", Some("node2")),
                 rsc("httpd", Some("web"), "Started", Some("node2")),
                 stopped,
+                rsc("fs", None, "FAILED", Some("node1")),
             ],
             counters: Counters::default(),
-            failed_actions: vec![FailedActionStatus {
-                resource: "httpd".into(),
-                operation: "httpd_monitor_10000".into(),
-                node: n("node1"),
-                rc: 7,
-                op_status: 0,
-                exit_reason: Some("no pid".into()),
-                last_rc_change: None,
-            }],
+            failed_actions: vec![
+                FailedActionStatus {
+                    resource: "httpd".into(),
+                    operation: "httpd_monitor_10000".into(),
+                    node: n("node1"),
+                    rc: 7,
+                    op_status: 0,
+                    exit_reason: Some("no pid".into()),
+                    last_rc_change: None,
+                },
+                FailedActionStatus {
+                    resource: "fs".into(),
+                    operation: "fs_stop_0".into(),
+                    node: n("node1"),
+                    rc: 1,
+                    op_status: 0,
+                    exit_reason: Some("umount: target is busy".into()),
+                    last_rc_change: None,
+                },
+            ],
             fail_counts: vec![FailCountStatus {
                 resource: "httpd".into(),
                 node: n("node1"),
@@ -451,6 +480,7 @@ mod tests {
             "  ip      ocf:heartbeat:Dummy  Started             node2",
             "  httpd   ocf:heartbeat:Dummy  Started             node2",
             "db        ocf:heartbeat:Dummy  Stopped (disabled)  -",
+            "fs        ocf:heartbeat:Dummy  FAILED (blocked)    node1",
             "Failed resource actions:",
             "  httpd_monitor_10000 on node1: rc 7 (OCF_NOT_RUNNING), complete: no pid",
             "Fail counts:",
