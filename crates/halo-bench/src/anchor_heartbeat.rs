@@ -48,15 +48,7 @@ pub fn empty_dir(lab: &Lab, host: &str, dir: &str) -> Result<()> {
 impl HeartbeatStack {
     /// The anchors' configuration in `dir` (ha.cf, authkeys, haresources).
     pub fn new(dir: PathBuf) -> Result<HeartbeatStack> {
-        if !heartbeat::installed() {
-            return Err(BenchError::Daemon {
-                host: "this machine".into(),
-                message: format!(
-                    "{} is missing: apt-get install heartbeat",
-                    heartbeat::HEARTBEAT
-                ),
-            });
-        }
+        crate::require_installed(heartbeat::HEARTBEAT, "heartbeat")?;
         for f in ["ha.cf", "authkeys", "haresources"] {
             read_config(&dir, f)?;
         }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use halo_lab::{Lab, Proc};
 
 use crate::cluster::write_mode;
-use crate::error::{BenchError, Result};
+use crate::error::Result;
 use crate::failover::{Stack, node_names};
 
 /// The daemon as Debian installs it.
@@ -31,12 +31,7 @@ pub struct KeepalivedStack {
 impl KeepalivedStack {
     /// The anchors' configuration in `dir` (`keepalived.conf.node1`, `.node2`).
     pub fn new(dir: PathBuf) -> Result<KeepalivedStack> {
-        if !std::path::Path::new(KEEPALIVED).exists() {
-            return Err(BenchError::Daemon {
-                host: "this machine".into(),
-                message: format!("{KEEPALIVED} is missing: apt-get install keepalived"),
-            });
-        }
+        crate::require_installed(KEEPALIVED, "keepalived")?;
         for n in node_names(2) {
             crate::anchor_heartbeat::read_config(&dir, &format!("keepalived.conf.{n}"))?;
         }

@@ -38,12 +38,7 @@ impl PacemakerStack {
     /// The anchors' configuration in `dir` (`corosync.conf`, `cib-setup.sh`).
     pub fn new(dir: PathBuf) -> Result<PacemakerStack> {
         for p in [COROSYNC, PACEMAKERD] {
-            if !std::path::Path::new(p).exists() {
-                return Err(BenchError::Daemon {
-                    host: "this machine".into(),
-                    message: format!("{p} is missing: apt-get install corosync pacemaker"),
-                });
-            }
+            crate::require_installed(p, "corosync pacemaker")?;
         }
         read_config(&dir, "corosync.conf")?;
         read_config(&dir, "cib-setup.sh")?;

@@ -47,3 +47,16 @@ impl BenchError {
 
 /// Result with [`BenchError`].
 pub type Result<T, E = BenchError> = std::result::Result<T, E>;
+
+/// Fails with "BINARY is missing: apt-get install PACKAGES" unless `binary` exists:
+/// the stacks a benchmark compares with come from Debian packages.
+pub fn require_installed(binary: &str, packages: &str) -> Result<()> {
+    if std::path::Path::new(binary).exists() {
+        Ok(())
+    } else {
+        Err(BenchError::Daemon {
+            host: "this machine".into(),
+            message: format!("{binary} is missing: apt-get install {packages}"),
+        })
+    }
+}

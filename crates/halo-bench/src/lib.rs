@@ -60,4 +60,4 @@ pub mod procstat;
 pub mod stats;
 pub mod watch;
 
-pub use error::{BenchError, Result};
+pub use error::{BenchError, Result, require_installed};

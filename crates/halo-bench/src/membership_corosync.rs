@@ -37,11 +37,6 @@ pub const COROSYNC: &str = "/usr/sbin/corosync";
 /// Its log file on every host (inside the host).
 pub const LOG: &str = "/var/log/corosync/corosync.log";
 
-/// Whether Corosync is installed here.
-pub fn installed() -> bool {
-    std::path::Path::new(COROSYNC).exists()
-}
-
 /// `corosync.conf` for `nodes` (name, node id, ring-0 address): knet, messages
 /// authenticated with SHA-256 (as halo's `auth 1 sha256`) but not encrypted, `token`
 /// in milliseconds with `token_coefficient: 0` (otherwise Corosync adds 650 ms per node
@@ -207,12 +202,7 @@ impl<'l> CorosyncCluster<'l> {
     /// Configure Corosync on every host of `lab` (one authkey for all) with `token_ms`;
     /// fails if it is not installed.
     pub fn new(lab: &'l Lab, token_ms: u64) -> Result<CorosyncCluster<'l>> {
-        if !installed() {
-            return Err(BenchError::Daemon {
-                host: "this machine".into(),
-                message: format!("{COROSYNC} is missing: apt-get install corosync"),
-            });
-        }
+        crate::require_installed(COROSYNC, "corosync")?;
         let mut nodes = Vec::new();
         let mut ids = BTreeMap::new();
         for (i, name) in lab.host_names().into_iter().enumerate() {

@@ -299,11 +299,10 @@ pub fn render_resources(s: &Status) -> String {
 /// settle it).
 fn stop_failed(s: &Status, r: &halo_ipc::ResourceStatus) -> bool {
     let fencing = s.crm.as_ref().is_some_and(|c| c.fencing_enabled);
+    let stop = format!("{}_stop_", r.id);
     !fencing
         && s.failed_actions.iter().any(|f| {
-            f.resource == r.id
-                && Some(&f.node) == r.node.as_ref()
-                && f.operation.starts_with(&format!("{}_stop_", r.id))
+            f.resource == r.id && Some(&f.node) == r.node.as_ref() && f.operation.starts_with(&stop)
         })
 }
 
