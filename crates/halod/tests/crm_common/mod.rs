@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use halo_ipc::{Reply, Request, Status};
 use halo_lab::Lab;
@@ -39,10 +39,9 @@ pub fn halo_binary() -> PathBuf {
     p
 }
 
+/// A fresh key for `authkeys`.
 pub fn random_key() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    halo_bench::config::random_secret()
 }
 
 /// Writes `ha.cf`, `authkeys` (sha256 with `key`) and, when given, `haresources` into
@@ -113,15 +112,8 @@ pub fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
 }
 
 /// Waits up to `limit` until `f` gives a value.
-pub fn wait_within<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t0 = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t0.elapsed() < limit, "not reached within {limit:?}: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+pub fn wait_within<T>(limit: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    halo_bench::cluster::wait_for(what, limit, f).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Waits until every one of `nodes` sees each of `ids` started on `on` with its CIB in
